@@ -1,0 +1,1 @@
+"""Storage: connection, numbered migrations, demo data. No Streamlit here."""

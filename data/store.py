@@ -1,0 +1,131 @@
+"""One small store API over DuckDB (default) with numbered SQL migrations.
+
+Every query uses ``?`` placeholders: no SQL is ever built from user data.
+Each call takes its own cursor, so one ``Store`` can be shared by the threads
+of a Streamlit server (DuckDB allows one process per file; cursors are the
+per-thread handles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class Store:
+    """A DuckDB database file (or ``:memory:``) with the project's schema applied."""
+
+    def __init__(self, url: str) -> None:
+        if url != ":memory:":
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self._con = duckdb.connect(url)
+        migrate(self)
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """Run statements atomically; roll back on any exception."""
+        cur = self._con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            yield Tx(cur)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.transaction() as tx:
+            return tx.all(sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.transaction() as tx:
+            return tx.scalar(sql, params)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.transaction() as tx:
+            tx.execute(sql, params)
+
+
+class Tx:
+    """Statements inside one transaction."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cur.execute(sql, list(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cur.executemany(sql, [list(r) for r in rows])
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self._cur.execute(sql, list(params))
+        names = [d[0] for d in self._cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in self._cur.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self._cur.execute(sql, list(params))
+        row = self._cur.fetchone()
+        return row[0] if row else None
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert (used by the demo generator). ``table``/``columns`` are code constants."""
+        if not rows:
+            return
+        import pandas as pd
+
+        frame = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
+        self._cur.register("_bulk_rows", frame)
+        try:
+            cols = ", ".join(columns)
+            self._cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bulk_rows")  # noqa: S608
+        finally:
+            self._cur.unregister("_bulk_rows")
+
+
+def migrate(store: Store) -> list[int]:
+    """Apply the numbered ``migrations/NNN_*.sql`` files not applied yet; return their numbers."""
+    with store.transaction() as tx:
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration "
+            "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+        )
+        done = {r["version"] for r in tx.all("SELECT version FROM schema_migration")}
+    applied = []
+    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:3])
+        if version in done:
+            continue
+        with store.transaction() as tx:
+            for statement in _statements(path.read_text(encoding="utf-8")):
+                tx.execute(statement)
+            tx.execute("INSERT INTO schema_migration VALUES (?, current_timestamp)", [version])
+        applied.append(version)
+    return applied
+
+
+def _statements(script: str) -> list[str]:
+    script = re.sub(r"--[^\n]*", "", script)
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,94 @@
+"""Rules CLI, usable without the UI.
+
+    python -m rules list
+    python -m rules describe FORM_ID
+    python -m rules check FORM_ID --on YYYY-MM-DD  < payload.json
+
+Exit codes: 0 valid, 1 invalid, 2 malformed JSON, unknown form or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from typing import Any, NoReturn
+
+from forms import FormError, load_all
+from forms.schema import FormDefinition
+from rules import checks, validate
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        _fail(f"arguments invalides : {message}")
+
+
+def _fail(text: str) -> NoReturn:
+    print(f"erreur : {text}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def describe(form: FormDefinition) -> dict[str, Any]:
+    return {
+        "id": form.id,
+        "title": form.title,
+        "version": form.version,
+        "fields": [
+            {
+                "id": f.id,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required,
+                "options": [o.model_dump() for o in checks.options(f)] if f.type == "choice" else None,
+                "conditions": f.visible_if.model_dump(by_alias=True, exclude_none=True)
+                if f.visible_if
+                else None,
+            }
+            for f in form.fields
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="python -m rules", description="Formulaires et règles de l'Espace ESAT")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list")
+    sub.add_parser("describe").add_argument("form_id")
+    chk = sub.add_parser("check")
+    chk.add_argument("form_id")
+    chk.add_argument("--on", required=True, help="date AAAA-MM-JJ")
+    args = parser.parse_args(argv)
+
+    try:
+        forms = load_all()
+    except FormError as exc:
+        _fail(str(exc))
+    if args.command == "list":
+        out: Any = [{"id": f.id, "title": f.title, "version": f.version} for f in forms.values()]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    form = forms.get(args.form_id)
+    if form is None:
+        _fail(f"formulaire inconnu : {args.form_id!r} (voir « python -m rules list »)")
+    if args.command == "describe":
+        print(json.dumps(describe(form), ensure_ascii=False, indent=2))
+        return 0
+    try:
+        on = date.fromisoformat(args.on)
+    except ValueError:
+        _fail(f"--on attend une date AAAA-MM-JJ, reçu {args.on!r}")
+    try:
+        payload = json.loads(sys.stdin.read())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        _fail(f"JSON invalide sur l'entrée standard : {exc}")
+    if not isinstance(payload, dict):
+        _fail("le JSON doit être un objet {identifiant de champ: valeur}")
+    report = validate(form, payload, on)
+    print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    return 0 if report.valid else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""Named cross-field checks and display-only computations used by form definitions.
+
+Each check kind of ``forms.schema`` has one function here; a check is skipped when one of
+the fields it reads is hidden, empty or invalid (that field has its own message already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from forms import fmt
+from forms.loader import read_yaml
+from forms.schema import Derived, Field, FormDefinition, Option
+from rules import engine, parameters
+from rules.messages import message
+
+LISTS = Path(__file__).resolve().parent / "listes.yaml"
+HUNDRED = Decimal(100)
+
+
+def run(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    if spec.when is not None and not engine.holds(spec.when, values):
+        return None
+    needed = [spec.field] + [getattr(spec, k) for k in ("other", "total") if hasattr(spec, k)]
+    if any(values.get(f) is None for f in needed):
+        return None
+    return CHECKS[spec.check](spec, form, values, on, ctx)
+
+
+def _compare(test: Callable[[Any, Any], bool]) -> Callable[..., str | None]:
+    def check(
+        spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+    ) -> str | None:
+        if test(values[spec.field], values[spec.other]):
+            return None
+        return message(spec.check, label=form.field(spec.field).label, other=form.field(spec.other).label)
+
+    return check
+
+
+def _smic_limit(spec: Any, on: date, ctx: Mapping[str, Any]) -> tuple[Decimal, str, str]:
+    ratio = parameters.value(spec.param, on)
+    limit = ratio * parameters.value("smic_mensuel", on)
+    prorata = ""
+    if spec.prorata:
+        rate = Decimal(ctx.get("rate_esat") or HUNDRED)
+        limit = limit * rate / HUNDRED
+        prorata = f", au prorata d'un taux d'activité de {fmt.rate(rate)}"
+    return limit.quantize(engine.CENT), fmt.rate(ratio * HUNDRED), prorata
+
+
+def _max_smic(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    limit, ratio, prorata = _smic_limit(spec, on, ctx)
+    if values[spec.field] <= limit:
+        return None
+    return message(
+        "max_smic_ratio",
+        label=form.field(spec.field).label,
+        limit=fmt.amount(limit),
+        ratio=ratio,
+        prorata=prorata,
+    )
+
+
+def _min_smic(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    limit, ratio, prorata = _smic_limit(spec, on, ctx)
+    if values[spec.field] >= limit:
+        return None
+    return message(
+        "min_smic_ratio",
+        label=form.field(spec.field).label,
+        limit=fmt.amount(limit),
+        ratio=ratio,
+        prorata=prorata,
+    )
+
+
+def _sum_matches(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    total = values[spec.field] + values[spec.other]
+    if abs(total - values[spec.total]) <= parameters.value(spec.param, on):
+        return None
+    return message(
+        "sum_matches",
+        label=form.field(spec.field).label,
+        other=form.field(spec.other).label,
+        total=form.field(spec.total).label,
+        sum=fmt.amount(total),
+        limit=fmt.amount(values[spec.total]),
+    )
+
+
+CHECKS: dict[str, Callable[..., str | None]] = {
+    "lte_field": _compare(lambda a, b: a <= b),
+    "gt_field": _compare(lambda a, b: a > b),
+    "lt_field": _compare(lambda a, b: a < b),
+    "ne_field": _compare(lambda a, b: a != b),
+    "max_smic_ratio": _max_smic,
+    "min_smic_ratio": _min_smic,
+    "sum_matches": _sum_matches,
+}
+
+
+def smic_percentage(amount: Decimal, on: date, ctx: Mapping[str, Any]) -> Decimal:
+    """``amount`` as a % of the monthly SMIC for the worker's known activity rate (ASSUMPTION:
+    a part-time worker is compared with the SMIC of the same working time)."""
+    rate = Decimal(ctx.get("rate_esat") or HUNDRED)
+    base = parameters.value("smic_mensuel", on) * rate / HUNDRED
+    return (amount * HUNDRED / base).quantize(engine.CENT)
+
+
+def derive(d: Derived, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]) -> str | None:
+    amount = values.get(d.field)
+    if amount is None:
+        return None
+    pct = smic_percentage(amount, on, ctx)
+    if d.compute == "smic_percentage":
+        return fmt.rate(pct)
+    band = None
+    for lower, name in parameters.ABATTEMENT_BANDS:
+        if pct >= lower:
+            band = name
+    if band is None:
+        return "Aucun (part ESAT inférieure à 5 % du SMIC)"
+    return fmt.rate(parameters.value(band, on) * HUNDRED)
+
+
+def options(f: Field) -> list[Option]:
+    if f.options is not None:
+        return list(f.options)
+    return reference_list(f.options_from or "")
+
+
+def reference_list(name: str) -> list[Option]:
+    lists = _lists()
+    if name not in lists:
+        raise KeyError(f"liste de référence inconnue: {name}")
+    return lists[name]
+
+
+@lru_cache(maxsize=1)
+def _lists() -> dict[str, list[Option]]:
+    return {name: [Option(**o) for o in items] for name, items in read_yaml(LISTS).items()}

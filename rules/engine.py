@@ -1,0 +1,206 @@
+"""Validate a payload against a form definition on a date.
+
+``validate`` never raises on user input: every problem becomes an :class:`Issue` carrying a
+French message from ``rules.messages``. Hidden fields are dropped before anything else:
+they are never validated, returned, stored or shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from forms import fmt
+from forms.schema import Condition, Field, FormDefinition
+from rules import calendar, checks
+from rules.messages import message
+
+MAX_AMOUNT = Decimal("9999999.99")  # DECIMAL(12,2) with room to spare
+CENT = Decimal("0.01")
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Issue:
+    field: str | None
+    message: str
+
+
+@dataclass
+class Report:
+    values: dict[str, Any] = field(default_factory=dict)  # typed, visible fields only
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)  # formatted, display only
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def for_field(self, field_id: str) -> list[Issue]:
+        return [i for i in self.errors + self.warnings if i.field == field_id]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "errors": [{"field": i.field, "message": i.message} for i in self.errors],
+            "warnings": [{"field": i.field, "message": i.message} for i in self.warnings],
+        }
+
+
+def validate(
+    form: FormDefinition,
+    payload: Mapping[str, Any],
+    on: date,
+    context: Mapping[str, Any] | None = None,
+) -> Report:
+    """Check ``payload`` (field id → raw value) for ``form`` on date ``on``.
+
+    ``context`` holds what the Caf knows of the worker (``rate_esat``…), used by some checks.
+    """
+    report = Report()
+    ctx = dict(context or {})
+    if not calendar.form_open(form, on):
+        report.errors.append(Issue(None, message("window_closed", label=form.title)))
+    known = {f.id for f in form.fields}
+    for key in payload:
+        if key not in known:
+            report.errors.append(Issue(str(key)[:60], message("unknown_field", label=str(key)[:60])))
+
+    parsed: dict[str, Any] = {}  # valid values of visible fields; None when left empty
+    for f in form.fields:
+        if f.visible_if is not None and not holds(f.visible_if, parsed):
+            continue
+        value, problem = parse(f, payload.get(f.id))
+        if problem:
+            report.errors.append(Issue(f.id, problem))
+            continue
+        parsed[f.id] = value
+        report.values[f.id] = value
+
+    ref = calendar.reference_date(form, on)
+    for spec in form.checks:
+        level = report.errors if spec.level == "error" else report.warnings
+        problem = checks.run(spec, form, parsed, ref, ctx)
+        if problem:
+            level.append(Issue(spec.field, problem))
+    if report.valid:
+        for d in form.derived:
+            text = checks.derive(d, parsed, ref, ctx)
+            if text is not None:
+                report.derived[d.id] = text
+    return report
+
+
+def parse(f: Field, raw: Any) -> tuple[Any, str | None]:
+    """Turn one raw input into a typed value, or a French message."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None, (message("required", label=f.label) if f.required else None)
+    try:
+        if f.type in ("amount", "rate"):
+            return _number(f, raw)
+        if f.type == "date":
+            return _date(f, raw)
+        if f.type == "choice":
+            values = {o.value for o in checks.options(f)}
+            ok = isinstance(raw, str) and raw in values
+            return (raw, None) if ok else (None, message("choice", label=f.label))
+        if f.type == "yesno":
+            if isinstance(raw, bool):
+                return raw, None
+            answer = str(raw).strip().lower()
+            if answer in ("oui", "non", "true", "false"):
+                return answer in ("oui", "true"), None
+            return None, message("yesno", label=f.label)
+        text = str(raw).strip()
+        if len(text) > f.max_length:
+            return None, message("text_length", label=f.label, limit=str(f.max_length))
+        if _CONTROL.search(text):
+            return None, message("text_control", label=f.label)
+        return text, None
+    except (InvalidOperation, ValueError, TypeError, OverflowError):
+        key = {"amount": "amount_format", "rate": "rate_format", "date": "date_format"}.get(f.type, "choice")
+        return None, message(key, label=f.label)
+
+
+def _number(f: Field, raw: Any) -> tuple[Decimal | None, str | None]:
+    fmt_key = "amount_format" if f.type == "amount" else "rate_format"
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float, Decimal)):
+        return None, message(fmt_key, label=f.label)
+    text = _SPACES.sub("", str(raw))
+    if text.endswith(("€", "%")):
+        text = text[:-1]
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:]
+    if not _NUMBER.match(text) or len(text) > 30:
+        return None, message(fmt_key, label=f.label)
+    value = Decimal(text.replace(",", "."))
+    if negative and value != 0:
+        return None, message("negative", label=f.label)
+    if value != value.quantize(CENT):
+        return None, message("decimals", label=f.label)
+    value = value.quantize(CENT)
+    show = fmt.amount if f.type == "amount" else fmt.rate
+    upper = Decimal(str(f.max)) if f.max is not None else (MAX_AMOUNT if f.type == "amount" else Decimal(100))
+    if value > upper:
+        return None, message("too_large", label=f.label, limit=show(upper))
+    if f.min is not None and value < Decimal(str(f.min)):
+        return None, message("too_small", label=f.label, limit=show(Decimal(str(f.min))))
+    return value, None
+
+
+def _date(f: Field, raw: Any) -> tuple[date | None, str | None]:
+    if isinstance(raw, date):
+        return raw, None
+    text = str(raw).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text), None
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if not match:
+        return None, message("date_format", label=f.label)
+    d, m, y = (int(g) for g in match.groups())
+    return date(y, m, d), None
+
+
+def holds(cond: Condition, values: Mapping[str, Any]) -> bool:
+    """Evaluate a condition on parsed values (a missing value makes comparisons false)."""
+    if cond.all is not None:
+        return all(holds(c, values) for c in cond.all)
+    if cond.any is not None:
+        return any(holds(c, values) for c in cond.any)
+    op, expected = cond.operator()
+    actual = values.get(cond.field or "")
+    if op == "empty":
+        return (actual is None) == expected
+    if op == "not_empty":
+        return (actual is not None) == expected
+    if actual is None:
+        return False
+    if op == "eq":
+        return _same(actual, expected)
+    if op == "ne":
+        return not _same(actual, expected)
+    if op == "in":
+        return any(_same(actual, e) for e in expected)
+    if op == "not_in":
+        return not any(_same(actual, e) for e in expected)
+    number = Decimal(str(expected))
+    return {
+        "gt": actual > number,
+        "gte": actual >= number,
+        "lt": actual < number,
+        "lte": actual <= number,
+    }[op]
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, Decimal) and isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        return actual == Decimal(str(expected))
+    return actual == expected

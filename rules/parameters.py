@@ -1,0 +1,106 @@
+"""Dated parameters, OpenFisca-style: ``value(name, on)`` gives the value in force on a date.
+
+Legal parameters are read from the openfisca-france package's own YAML files (installed
+without its Python dependencies: only the data is used). The procedure's own parameters
+live in ``rules/parametres.yaml``. Both are read once per process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from forms.loader import read_yaml
+
+OWN = Path(__file__).resolve().parent / "parametres.yaml"
+_ESAT = "prestations_sociales/prestations_etat_de_sante/invalidite/aah/travail_esat/abattement_esat"
+OPENFISCA = {
+    "smic_mensuel": "marche_travail/salaire_minimum/smic/smic_b_mensuel.yaml",
+    "abattement_esat_5_10": f"{_ESAT}/esat_5_10.yaml",
+    "abattement_esat_10_15": f"{_ESAT}/esat_10_15.yaml",
+    "abattement_esat_15_20": f"{_ESAT}/esat_15_20.yaml",
+    "abattement_esat_20_50": f"{_ESAT}/esat_20_50.yaml",
+}
+# Abattement bands of art. D821-10 CSS: (lower bound in % of SMIC, parameter), upper bound of
+# the last one is open.
+ABATTEMENT_BANDS = (
+    (Decimal(5), "abattement_esat_5_10"),
+    (Decimal(10), "abattement_esat_10_15"),
+    (Decimal(15), "abattement_esat_15_20"),
+    (Decimal(20), "abattement_esat_20_50"),
+)
+
+
+class ParameterError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    description: str
+    unit: str
+    source: str  # a legal reference, or "hypothèse"
+    values: tuple[tuple[date, Decimal | None], ...]  # sorted by date
+
+    def at(self, on: date) -> Decimal:
+        current: Decimal | None = None
+        found = False
+        for start, value in self.values:
+            if start <= on:
+                current, found = value, True
+        if not found or current is None:
+            raise ParameterError(f"{self.name}: pas de valeur au {on:%d/%m/%Y}")
+        return current
+
+
+def value(name: str, on: date) -> Decimal:
+    return parameter(name).at(on)
+
+
+def parameter(name: str) -> Parameter:
+    params = _all()
+    if name not in params:
+        raise ParameterError(f"paramètre inconnu: {name}")
+    return params[name]
+
+
+@lru_cache(maxsize=1)
+def _all() -> dict[str, Parameter]:
+    params: dict[str, Parameter] = {}
+    for name, entry in read_yaml(OWN).items():
+        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
+        params[name] = _build(name, entry["description"], entry["unit"], source, entry["values"])
+    root = openfisca_parameters_dir()
+    for name, rel in OPENFISCA.items():
+        entry = read_yaml(root / rel)
+        meta = entry.get("metadata", {})
+        refs = meta.get("reference") or {}
+        last_ref = refs[max(refs)] if refs else "openfisca-france"
+        if isinstance(last_ref, list):
+            last_ref = last_ref[0]
+        source = last_ref.get("title", "openfisca-france") if isinstance(last_ref, dict) else str(last_ref)
+        params[name] = _build(name, entry["description"], meta.get("unit", ""), source, entry["values"])
+    return params
+
+
+def _build(name: str, description: str, unit: str, source: str, values: dict) -> Parameter:
+    dated = []
+    for start, item in sorted(values.items()):
+        raw = item["value"] if isinstance(item, dict) else item
+        number = None if raw is None else Decimal(str(raw))
+        if number is not None and unit == "currency":
+            number = number.quantize(Decimal("0.01"))
+        dated.append((start if isinstance(start, date) else date.fromisoformat(str(start)), number))
+    return Parameter(name, description, unit, source, tuple(dated))
+
+
+def openfisca_parameters_dir() -> Path:
+    spec = importlib.util.find_spec("openfisca_france")
+    if spec is None or not spec.submodule_search_locations:
+        raise ParameterError("le paquet openfisca-france est absent (make install)")
+    return Path(next(iter(spec.submodule_search_locations))) / "parameters"

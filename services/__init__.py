@@ -1,0 +1,1 @@
+"""Orchestration without Streamlit: accounts, declarations, receipts, email."""
