@@ -24,7 +24,7 @@ seed: install
 	$(PY) -m data.demo
 
 run: seed
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m ui.server --server.address 127.0.0.1 --server.port $(PORT)
 
 lint: install
 	$(PY) -m ruff check .

@@ -128,9 +128,13 @@ def derive(d: Derived, values: Mapping[str, Any], on: date, ctx: Mapping[str, An
     pct = smic_percentage(amount, on, ctx)
     if d.compute == "smic_percentage":
         return fmt.rate(pct)
+    # The band is chosen on the amount, against each lower bound rounded to the cent as the
+    # min_smic_ratio check does, so that a part flagged "below 5 % of the SMIC" gets no band
+    # (comparing the rounded percentage gave 90,08 € = 4,9994 % → 5,00 % → 3,5 %).
+    base = parameters.value("smic_mensuel", on) * Decimal(ctx.get("rate_esat") or HUNDRED) / HUNDRED
     band = None
     for lower, name in parameters.ABATTEMENT_BANDS:
-        if pct >= lower:
+        if amount >= (base * lower / HUNDRED).quantize(engine.CENT):
             band = name
     if band is None:
         return "Aucun (part ESAT inférieure à 5 % du SMIC)"

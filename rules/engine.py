@@ -18,10 +18,11 @@ from forms import fmt
 from forms.schema import Condition, Field, FormDefinition
 from rules import calendar, checks
 from rules.messages import message
+from rules.parameters import ParameterError
 
 MAX_AMOUNT = Decimal("9999999.99")  # DECIMAL(12,2) with room to spare
 CENT = Decimal("0.01")
-_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -74,9 +75,7 @@ def validate(
             report.errors.append(Issue(str(key)[:60], message("unknown_field", label=str(key)[:60])))
 
     parsed: dict[str, Any] = {}  # valid values of visible fields; None when left empty
-    for f in form.fields:
-        if f.visible_if is not None and not holds(f.visible_if, parsed):
-            continue
+    for f in visible_fields(form, payload):
         value, problem = parse(f, payload.get(f.id))
         if problem:
             report.errors.append(Issue(f.id, problem))
@@ -85,17 +84,50 @@ def validate(
         report.values[f.id] = value
 
     ref = calendar.reference_date(form, on)
+    unchecked = False  # a check whose dated parameter has no value on ``ref``
     for spec in form.checks:
         level = report.errors if spec.level == "error" else report.warnings
-        problem = checks.run(spec, form, parsed, ref, ctx)
+        try:
+            problem = checks.run(spec, form, parsed, ref, ctx)
+        except ParameterError:
+            unchecked = True
+            continue
         if problem:
             level.append(Issue(spec.field, problem))
+    if unchecked:
+        report.errors.append(Issue(None, message("no_parameter", label=form.title, day=fmt.day(ref))))
     if report.valid:
-        for d in form.derived:
-            text = checks.derive(d, parsed, ref, ctx)
-            if text is not None:
-                report.derived[d.id] = text
+        report.derived = derived(form, parsed, ref, ctx)
     return report
+
+
+def derived(
+    form: FormDefinition, values: Mapping[str, Any], ref: date, ctx: Mapping[str, Any]
+) -> dict[str, str]:
+    """Display-only values (formatted) computed from valid declared values."""
+    out = {}
+    for d in form.derived:
+        try:
+            text = checks.derive(d, values, ref, ctx)
+        except ParameterError:  # display only: left out rather than failing
+            continue
+        if text is not None:
+            out[d.id] = text
+    return out
+
+
+def visible_fields(form: FormDefinition, payload: Mapping[str, Any]) -> list[Field]:
+    """The fields shown for what has been typed so far (the same rule ``validate`` applies)."""
+    parsed: dict[str, Any] = {}
+    shown = []
+    for f in form.fields:
+        if f.visible_if is not None and not holds(f.visible_if, parsed):
+            continue
+        shown.append(f)
+        value, problem = parse(f, payload.get(f.id))
+        if not problem:
+            parsed[f.id] = value
+    return shown
 
 
 def parse(f: Field, raw: Any) -> tuple[Any, str | None]:
@@ -160,9 +192,9 @@ def _date(f: Field, raw: Any) -> tuple[date | None, str | None]:
     if isinstance(raw, date):
         return raw, None
     text = str(raw).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         return date.fromisoformat(text), None
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
     if not match:
         return None, message("date_format", label=f.label)
     d, m, y = (int(g) for g in match.groups())

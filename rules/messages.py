@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "sum_matches": "« {label} » + « {other} » ({sum}) diffère de « {total} » ({limit}) : vérifiez les montants.",
     # calendar and store
     "window_closed": "« {label} » ne peut être déclaré que du 1er décembre au dernier jour de février.",
+    "no_parameter": "« {label} » ne peut pas être contrôlé : les paramètres réglementaires du {day} ne sont pas connus.",
 }
 
 

@@ -129,7 +129,7 @@ CREATE TABLE outbox (
     declaration_id BIGINT PRIMARY KEY,
     recipient VARCHAR NOT NULL,
     subject VARCHAR NOT NULL,
-    body VARCHAR NOT NULL,
+    message VARCHAR NOT NULL,              -- the whole RFC 5322 message, as sent
     created_at TIMESTAMP NOT NULL,
     sent_at TIMESTAMP
 );

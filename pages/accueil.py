@@ -1,0 +1,44 @@
+"""Accueil de l'Espace ESAT: the establishment, the Caf, the number of workers it knows."""
+
+import streamlit as st
+
+from services import partner
+from ui import resources
+from ui.state import session
+
+state = session()
+store = resources.store()
+home = state.remember("home", lambda: partner.home(store, state.account))
+if state.caf_code is None:
+    state.caf_code = home.default_caf
+
+st.title("Espace ESAT")
+with st.container(border=True):
+    st.subheader(home.name)
+    st.write(home.address)
+    st.caption(f"{home.legal_name} — SIRET {home.siret}")
+
+cafs = {c.code: c for c in home.cafs}
+if len(cafs) > 1:
+    st.selectbox(
+        "Caf des travailleurs",
+        options=list(cafs),
+        index=list(cafs).index(state.caf_code) if state.caf_code in cafs else 0,
+        format_func=lambda code: cafs[code].name,
+        key="home_caf",
+        on_change=lambda: setattr(state, "caf_code", st.session_state["home_caf"]),
+        help="Par défaut, la Caf de rattachement de l'ESAT.",
+    )
+else:
+    st.write(f"Caf : **{cafs[state.caf_code].name}**" if state.caf_code in cafs else "")
+
+count = cafs[state.caf_code].workers if state.caf_code in cafs else 0
+if count == 0:
+    st.error("Aucun travailleur de votre ESAT n'est connu de cette Caf.", icon=":material/error:")
+else:
+    st.metric("Travailleurs connus de la Caf pour votre ESAT", f"{count:,}".replace(",", " "))
+    if st.button("Mes travailleurs", type="primary", icon=":material/groups:"):
+        state.page = 0
+        st.switch_page("pages/travailleurs.py")
+
+st.page_link("pages/guide.py", label="Guide utilisateur de l'Espace ESAT", icon=":material/menu_book:")

@@ -1,0 +1,42 @@
+"""Bienvenue: login with identifiant and mot de passe."""
+
+import streamlit as st
+
+from services import accounts
+from ui import resources
+from ui.state import session
+
+state = session()
+store = resources.store()
+
+st.title("Bienvenue sur Mon Compte Partenaire")
+st.write(
+    "L'Espace ESAT permet aux établissements et services d'aide par le travail de transmettre "
+    "à la Caf les certificats d'emploi et les changements de situation de leurs travailleurs."
+)
+notice = state.pop_flash()
+if notice:
+    st.info(notice, icon=":material/info:")
+
+with st.form("login", border=True):
+    st.subheader("Connexion")
+    login = st.text_input("Identifiant", placeholder="adresse e-mail", max_chars=254, key="login_id")
+    password = st.text_input("Mot de passe", type="password", max_chars=1024, key="login_pw")
+    submitted = st.form_submit_button("Se connecter", type="primary")
+
+if submitted:
+    account = accounts.authenticate(store, login or "", password or "")
+    if account is None:
+        st.error(accounts.LOGIN_FAILED, icon=":material/error:")
+    else:
+        state.account = account
+        try:
+            state.cgu_ok = not accounts.pending_cgu(store, account)
+        except accounts.CguUnavailable:
+            state.cgu_ok = False
+        st.rerun()
+
+st.caption(
+    "Pour obtenir un accès, contactez votre Caf en indiquant la raison sociale, l'adresse et le "
+    "numéro SIRET de votre établissement."
+)

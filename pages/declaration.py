@@ -1,0 +1,155 @@
+"""The declaration wizard for the current worker: Saisie → Récapitulatif → Fin."""
+
+import streamlit as st
+
+from services import declarations, partner
+from ui import resources, wizard
+from ui.layout import step_bar
+from ui.state import session
+from ui.text import literal
+
+state = session()
+store = resources.store()
+settings = resources.settings()
+
+draft = state.draft()
+if draft is None:
+    st.switch_page("pages/travailleurs.py")
+form = declarations.forms()[draft.form_id]
+worker = partner.get_worker(store, state.account, draft.worker_id)
+last = state.index + 1 >= len(state.selected)
+
+st.title(form.title)
+st.caption(
+    f"{literal(worker.full_name)} — n° allocataire {worker.allocataire} — travailleur {state.index + 1} / {len(state.selected)}"
+)
+
+
+@st.dialog("Quitter la déclaration ?", on_dismiss=lambda: setattr(state, "dialog", None))
+def quit_dialog(target: str, text: str) -> None:
+    st.write(text)
+    cancel, confirm = st.columns(2)
+    if cancel.button("Annuler"):
+        state.dialog = None
+        st.rerun()
+    if confirm.button("Confirmer", type="primary"):
+        state.dialog = None
+        state.drafts.pop(draft.worker_id, None)
+        st.switch_page(target)
+
+
+if draft.step == "saisie":
+    step_bar(1)
+    if form.intro:
+        st.write(form.intro)
+    wizard.render_fields(form, draft)
+    for text in draft.form_errors:
+        st.error(text, icon=":material/error:")
+    quit_col, next_col = st.columns([1, 1])
+    if quit_col.button("Quitter", icon=":material/close:"):
+        state.dialog = "quit_saisie"
+    if next_col.button("Suivant : récapitulatif", type="primary", icon=":material/arrow_forward:"):
+        report = declarations.check(
+            store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft)
+        )
+        wizard.remember_report(draft, report)
+        if report.valid:
+            draft.step = "recap"
+        st.rerun()
+    if state.dialog == "quit_saisie":
+        quit_dialog("pages/travailleurs.py", "Les informations saisies pour ce travailleur seront perdues.")
+
+elif draft.step == "recap":
+    step_bar(2)
+    report = declarations.check(
+        store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft)
+    )
+    if not report.valid:  # e.g. the calendar window closed meanwhile
+        wizard.remember_report(draft, report)
+        draft.step = "saisie"
+        st.rerun()
+    st.subheader("Vérifiez votre déclaration")
+    with st.container(border=True):
+        for label, text in wizard.recap_rows(form, report.values, report.derived):
+            left, right = st.columns([3, 2])
+            left.write(label)
+            right.write(f"**{literal(text)}**")
+        if st.button("Modifier", icon=":material/edit:", key="edit"):
+            draft.step = "saisie"
+            st.rerun()
+    for issue in report.warnings:
+        st.warning(issue.message, icon=":material/warning:")
+    quit_col, ok_col = st.columns([1, 1])
+    if quit_col.button("Quitter", icon=":material/close:"):
+        state.dialog = "quit_recap"
+    if ok_col.button("Valider", type="primary", icon=":material/check:"):
+        try:
+            decl = declarations.submit(
+                store,
+                settings,
+                state.account,
+                draft.worker_id,
+                form,
+                wizard.payload(form, draft),
+                draft.idempotency_key,
+            )
+        except declarations.AlreadyDeclared as exc:
+            first = exc.existing
+            st.error(
+                f"Ce travailleur a déjà un {form.title.lower()} pour cette campagne : n° {first.receipt_number}, "
+                f"reçu le {first.received_at:%d/%m/%Y à %H:%M}. Retrouvez son justificatif sur la fiche du travailleur.",
+                icon=":material/error:",
+            )
+        except declarations.Invalid as exc:
+            wizard.remember_report(draft, exc.report)
+            draft.step = "saisie"
+            st.rerun()
+        else:
+            draft.declaration_id, draft.step = decl.id, "fin"
+            state.memo.pop(("history", draft.worker_id), None)
+            st.rerun()
+    if state.dialog == "quit_recap":
+        quit_dialog(
+            "pages/fiche.py",
+            "Votre déclaration n'a pas été transmise. Les informations saisies seront perdues.",
+        )
+
+else:  # fin
+    step_bar(3)
+    decl = declarations.get(store, state.account, draft.declaration_id)
+    st.success(
+        f"Votre déclaration a bien été transmise à la Caf. Numéro de reçu : {decl.receipt_number}, "
+        f"le {decl.received_at:%d/%m/%Y à %H:%M}.",
+        icon=":material/check_circle:",
+    )
+    st.write(f"Un accusé de réception est envoyé à l'adresse {literal(state.account.email)}.")
+    st.download_button(
+        "Télécharger",
+        data=lambda: declarations.receipt_pdf(store, settings, state.account, decl.id),
+        file_name=f"{decl.receipt_number}.pdf",
+        mime="application/pdf",
+        icon=":material/download:",
+        type="primary",
+        on_click="ignore",
+        help="Le justificatif PDF de votre déclaration",
+    )
+    with st.container(border=True):
+        st.write("**Votre avis nous aide à améliorer ce service**")
+        if draft.feedback_sent:
+            st.write("Merci pour votre avis.")
+        else:
+            rating = st.feedback("stars", key=f"avis_{decl.id}")
+            comment = st.text_area("Un commentaire ? (facultatif)", max_chars=1000, key=f"avis_txt_{decl.id}")
+            if st.button("Envoyer mon avis", disabled=rating is None):
+                declarations.save_feedback(store, settings, state.account, decl.id, rating + 1, comment or "")
+                draft.feedback_sent = True
+                st.rerun()
+    quit_col, next_col = st.columns([1, 1])
+    if quit_col.button("Quitter", icon=":material/close:"):
+        state.finish()
+        st.switch_page("pages/travailleurs.py")
+    if next_col.button("Valider" if last else "Continuer", type="primary", icon=":material/arrow_forward:"):
+        if state.advance():
+            st.switch_page("pages/fiche.py")
+        state.flash = "Vos déclarations ont été transmises. Vous pouvez faire une nouvelle sélection."
+        st.switch_page("pages/travailleurs.py")

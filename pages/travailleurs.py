@@ -1,0 +1,113 @@
+"""Mes travailleurs: filter, tiles, multi-selection kept across pages, choice of declaration."""
+
+import streamlit as st
+
+from services import partner
+from services.clock import today
+from ui import resources
+from ui.choice import choice_dialog
+from ui.state import session
+from ui.text import literal
+
+PAGE_SIZE = 24
+COLUMNS = 3
+
+state = session()
+store = resources.store()
+settings = resources.settings()
+home = state.remember("home", lambda: partner.home(store, state.account))
+cafs = {c.code: c for c in home.cafs}
+if state.caf_code not in cafs:
+    state.caf_code = home.default_caf
+
+st.title("Mes travailleurs")
+notice = state.pop_flash()
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+
+# Caf: the pencil only exists when the workers depend on several Cafs.
+caf_col, edit_col = st.columns([6, 1])
+caf_col.write(f"Caf : **{literal(cafs[state.caf_code].name)}**")
+if len(cafs) > 1 and edit_col.button("Changer de Caf", icon=":material/edit:", key="caf_edit"):
+    state.dialog = "caf" if state.dialog != "caf" else None
+if state.dialog == "caf":
+
+    def _change_caf() -> None:
+        state.caf_code, state.page, state.query, state.dialog = st.session_state["caf_pick"], 0, "", None
+
+    st.selectbox(
+        "Choisissez la Caf",
+        options=list(cafs),
+        index=list(cafs).index(state.caf_code),
+        format_func=lambda code: f"{cafs[code].name} ({cafs[code].workers} travailleurs)",
+        key="caf_pick",
+        on_change=_change_caf,
+    )
+
+# Filter on "Nom Prénom" or numéro d'allocataire.
+with st.form("filter", border=False):
+    search_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
+    query = search_col.text_input(
+        "Rechercher un travailleur",
+        value=state.query,
+        max_chars=100,
+        placeholder="Nom, prénom ou numéro d'allocataire",
+    )
+    if button_col.form_submit_button("Rechercher", icon=":material/search:"):
+        state.query, state.page = query.strip(), 0
+        st.rerun()
+
+workers, total = state.remember(
+    ("workers", state.caf_code, state.query, state.page),
+    lambda: partner.list_workers(
+        store, state.account, state.caf_code, state.query, state.page * PAGE_SIZE, PAGE_SIZE
+    ),
+)
+if state.query and total == 0:
+    st.info(f"Aucun travailleur ne correspond à « {literal(state.query)} ».", icon=":material/info:")
+if state.query and st.button("Afficher tous les travailleurs", icon=":material/close:"):
+    state.query, state.page = "", 0
+    st.rerun()
+
+# Tiles: a click selects or unselects the worker.
+grid = st.columns(COLUMNS)
+for i, worker in enumerate(workers):
+    chosen = worker.id in state.selected
+    grid[i % COLUMNS].button(
+        literal(f"{worker.full_name} — {worker.allocataire}"),
+        key=f"tile_{worker.id}",
+        type="primary" if chosen else "secondary",
+        icon=":material/check_box:" if chosen else ":material/check_box_outline_blank:",
+        on_click=state.toggle,
+        args=(worker.id,),
+        width="stretch",
+        help="Sélectionné" if chosen else "Cliquez pour sélectionner",
+    )
+
+pages = max(1, -(-total // PAGE_SIZE))
+if pages > 1:
+    prev_col, label_col, next_col = st.columns([1, 2, 1])
+    if prev_col.button("Page précédente", icon=":material/chevron_left:", disabled=state.page == 0):
+        state.page -= 1
+        st.rerun()
+    label_col.write(f"Page {state.page + 1} sur {pages} — {total} travailleurs")
+    if next_col.button("Page suivante", icon=":material/chevron_right:", disabled=state.page >= pages - 1):
+        state.page += 1
+        st.rerun()
+
+st.divider()
+count = len(state.selected)
+st.write(f"**{count}** travailleur{'s' if count > 1 else ''} sélectionné{'s' if count > 1 else ''}")
+act, clear, back = st.columns([2, 2, 2])
+if act.button(
+    "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
+):
+    state.dialog = "choice"
+if clear.button("Vider la sélection", disabled=count == 0):
+    state.selected = []
+    st.rerun()
+if back.button("Retour à l'accueil", icon=":material/home:"):
+    st.switch_page("pages/accueil.py")
+
+if state.dialog == "choice":
+    choice_dialog(state, today(settings))

@@ -1,0 +1,348 @@
+"""Filing a declaration: validate → one transaction (declaration, values, e-mail, audit) → deliver.
+
+Exactly once: the wizard carries an idempotency key (UNIQUE in the store), so a double
+click, a replayed request or a retry returns the declaration already made. A second
+declaration with the same natural key (one certificat per worker and campaign) is refused
+with a pointer to the first.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from email.message import EmailMessage
+from typing import Any
+
+import duckdb
+
+from data.store import Store, Tx
+from forms import FormDefinition, load_all
+from rules import Report, calendar, engine, validate
+from services import audit, mail, partner, pdf
+from services.accounts import Account
+from services.clock import now_utc, to_paris, today
+from services.config import Settings
+from services.receipts import receipt_number, verification_code
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    id: int
+    receipt_number: str
+    form_id: str
+    form_version: int
+    worker_id: int
+    received_at: datetime  # Europe/Paris
+    values: dict[str, Any]
+    verification_code: str
+    campaign: int | None
+
+
+class AlreadyDeclared(Exception):
+    """A declaration with the same natural key exists: ``existing`` is it."""
+
+    def __init__(self, existing: Declaration) -> None:
+        super().__init__(existing.receipt_number)
+        self.existing = existing
+
+
+class Invalid(Exception):
+    def __init__(self, report: Report) -> None:
+        super().__init__("déclaration invalide")
+        self.report = report
+
+
+def forms() -> dict[str, FormDefinition]:
+    return load_all()
+
+
+def open_forms(on: date) -> list[FormDefinition]:
+    """Declaration types that can be chosen on ``on`` (calendar windows)."""
+    return [f for f in forms().values() if calendar.form_open(f, on)]
+
+
+def context(worker: partner.Worker) -> dict[str, Any]:
+    """What the Caf knows of the worker, for the checks that depend on it."""
+    return {
+        "rate_esat": worker.rate_esat,
+        "rate_mo": worker.rate_mo,
+        "double_activity": worker.double_activity,
+        "status": worker.status,
+    }
+
+
+def natural_key(form: FormDefinition, worker_id: int, on: date) -> str | None:
+    if form.unique_per == "campaign":
+        return f"{form.id}:{worker_id}:{calendar.campaign_of(on)}"
+    return None
+
+
+def check(
+    store: Store, settings: Settings, account: Account, worker_id: int, form: FormDefinition, payload: dict
+) -> Report:
+    """Validate a payload for a worker of the account's ESAT (nothing is stored)."""
+    worker = partner.get_worker(store, account, worker_id)
+    return validate(form, payload, today(settings), context(worker))
+
+
+def existing(
+    store: Store, account: Account, form: FormDefinition, worker_id: int, on: date
+) -> Declaration | None:
+    """The declaration that already holds this form's natural key for the worker, if any."""
+    key = natural_key(form, worker_id, on)
+    if key is None:
+        return None
+    row = store.one(
+        "SELECT id FROM declaration WHERE natural_key = ? AND esat_id = ?", [key, account.esat_id]
+    )
+    return get(store, account, row["id"]) if row else None
+
+
+def submit(
+    store: Store,
+    settings: Settings,
+    account: Account,
+    worker_id: int,
+    form: FormDefinition,
+    payload: dict,
+    idempotency_key: str,
+) -> Declaration:
+    """File the declaration once; return it (or the one already filed with this key).
+
+    Raises :class:`Invalid` (with the report) or :class:`AlreadyDeclared`.
+    """
+    worker = partner.get_worker(store, account, worker_id)
+    on = today(settings)
+    report = validate(form, payload, on, context(worker))
+    if not report.valid:
+        raise Invalid(report)
+    for attempt in range(5):
+        try:
+            declaration_id, created = _commit(
+                store, settings, account, worker, form, report, idempotency_key, on
+            )
+            break
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            # A concurrent commit won: the next attempt finds its row (key) or retries.
+            if attempt == 4:
+                raise
+    decl = get(store, account, declaration_id)
+    if created:
+        deliver_pending(store, settings)
+    return decl
+
+
+def _commit(
+    store: Store,
+    settings: Settings,
+    account: Account,
+    worker: partner.Worker,
+    form: FormDefinition,
+    report: Report,
+    idempotency_key: str,
+    on: date,
+) -> tuple[int, bool]:
+    key = natural_key(form, worker.id, on)
+    with store.transaction() as tx:
+        same = tx.one(
+            "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
+        )
+        if same is not None:
+            if same["worker_id"] != worker.id or same["author_id"] != account.id:
+                raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
+            return same["id"], False
+        if key is not None:
+            first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key])
+            if first is not None:
+                raise AlreadyDeclared(get(store, account, first["id"]))
+        declaration_id = tx.scalar("SELECT nextval('declaration_seq')")
+        received = now_utc(settings)
+        number = receipt_number(declaration_id, to_paris(received))
+        values = report.values
+        code = verification_code(settings.secret, number, worker.id, values)
+        tx.execute(
+            "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
+            "author_id, idempotency_key, natural_key, campaign, received_at, verification_code) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                declaration_id,
+                number,
+                form.id,
+                form.version,
+                worker.id,
+                account.esat_id,
+                worker.caf_code,
+                account.id,
+                idempotency_key,
+                key,
+                calendar.campaign_of(on) if form.window == "certificat" else None,
+                received,
+                code,
+            ],
+        )
+        _insert_values(tx, declaration_id, form, values)
+        ack = mail.build_ack(
+            settings=settings,
+            recipient=account.email,
+            receipt_number=number,
+            received_at=to_paris(received),
+            form_title=form.title,
+            worker_name=f"{worker.last_name} {worker.first_name}",
+            esat_name=_esat_name(tx, account),
+        )
+        tx.execute(
+            "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
+            [declaration_id, account.email, str(ack["Subject"]), ack.as_string(), received],
+        )
+        audit.record(tx, account.id, "declaration_submitted", number)
+    return declaration_id, True
+
+
+def _esat_name(tx: Tx, account: Account) -> str:
+    return tx.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or ""
+
+
+def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]) -> None:
+    rows = []
+    for f in form.fields:
+        if f.id not in values or values[f.id] is None:
+            continue
+        v = values[f.id]
+        if f.type in ("amount", "rate"):
+            rows.append((declaration_id, f.id, v, None, None))
+        elif f.type == "date":
+            rows.append((declaration_id, f.id, None, v, None))
+        elif f.type == "yesno":
+            rows.append((declaration_id, f.id, None, None, "oui" if v else "non"))
+        else:
+            rows.append((declaration_id, f.id, None, None, v))
+    tx.executemany(
+        "INSERT INTO declaration_value (declaration_id, field_id, number, day, text) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def get(store: Store, account: Account, declaration_id: int) -> Declaration:
+    """A declaration of the account's ESAT (:class:`partner.NotAllowed` otherwise)."""
+    with store.transaction() as tx:
+        row = tx.one(
+            "SELECT * FROM declaration WHERE id = ? AND esat_id = ?", [declaration_id, account.esat_id]
+        )
+        if row is None:
+            raise partner.NotAllowed("déclaration inconnue")
+        value_rows = tx.all(
+            "SELECT field_id, number, day, text FROM declaration_value WHERE declaration_id = ?",
+            [declaration_id],
+        )
+    values: dict[str, Any] = {}
+    for v in value_rows:
+        if v["number"] is not None:
+            values[v["field_id"]] = Decimal(v["number"])
+        elif v["day"] is not None:
+            values[v["field_id"]] = v["day"]
+        elif v["text"] in ("oui", "non") and _is_yesno(row["form_id"], v["field_id"]):
+            values[v["field_id"]] = v["text"] == "oui"
+        else:
+            values[v["field_id"]] = v["text"]
+    return Declaration(
+        id=row["id"],
+        receipt_number=row["receipt_number"],
+        form_id=row["form_id"],
+        form_version=row["form_version"],
+        worker_id=row["worker_id"],
+        received_at=to_paris(row["received_at"]),
+        values=values,
+        verification_code=row["verification_code"],
+        campaign=row["campaign"],
+    )
+
+
+def _is_yesno(form_id: str, field_id: str) -> bool:
+    form = forms().get(form_id)
+    return bool(form and any(f.id == field_id and f.type == "yesno" for f in form.fields))
+
+
+def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_id: int) -> bytes:
+    """The justificatif of a declaration of the account's ESAT, rebuilt from the stored record."""
+    decl = get(store, account, declaration_id)
+    form = forms()[decl.form_id]
+    worker = partner.get_worker(store, account, decl.worker_id)
+    home = partner.home(store, account)
+    caf = store.scalar("SELECT name FROM caf WHERE code = ?", [worker.caf_code]) or worker.caf_code
+    author = store.scalar(
+        "SELECT a.display_name FROM declaration d JOIN account a ON a.id = d.author_id WHERE d.id = ?",
+        [declaration_id],
+    )
+    ref = date(decl.campaign, 11, 30) if decl.campaign is not None else decl.received_at.date()
+    derived = engine.derived(form, decl.values, ref, context(worker))
+    with store.transaction() as tx:
+        audit.record(tx, account.id, "pdf_downloaded", decl.receipt_number)
+    return pdf.render_receipt(
+        pdf.ReceiptData(
+            receipt_number=decl.receipt_number,
+            received_at=decl.received_at,
+            form=form,
+            values=decl.values,
+            derived=derived,
+            esat_name=home.legal_name,
+            esat_address=f"{home.name}, {home.address}",
+            esat_siret=home.siret,
+            caf_name=caf,
+            worker_name=worker.full_name,
+            allocataire=worker.allocataire,
+            birth_date=worker.birth_date,
+            author=author or "",
+            verification_code=decl.verification_code,
+            campaign_label=campaign_label(decl.campaign),
+        )
+    )
+
+
+def campaign_label(campaign: int | None) -> str | None:
+    if campaign is None:
+        return None
+    return f"Campagne {campaign} — rémunération de novembre {campaign}"
+
+
+def save_feedback(
+    store: Store, settings: Settings, account: Account, declaration_id: int, rating: int, comment: str
+) -> None:
+    """Store the user's avis on the teleprocedure (one per declaration; a repeat replaces it)."""
+    get(store, account, declaration_id)
+    rating = max(1, min(5, int(rating)))
+    comment = comment.strip()[:1000] or None
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM feedback WHERE declaration_id = ?", [declaration_id])
+        tx.execute(
+            "INSERT INTO feedback (id, declaration_id, account_id, rating, comment, created_at) "
+            "VALUES (nextval('feedback_seq'), ?, ?, ?, ?, ?)",
+            [declaration_id, account.id, rating, comment, now_utc(settings)],
+        )
+
+
+def deliver_pending(store: Store, settings: Settings) -> int:
+    """Send the accusés de réception not sent yet; a failure leaves them for the next call."""
+    sent = 0
+    for row in store.all("SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT 100"):
+        msg = email.message_from_string(row["message"], _class=EmailMessage, policy=email.policy.SMTP)
+        try:
+            mail.deliver(settings, msg)
+        except OSError as exc:
+            log.warning(
+                "accusé de réception non envoyé (déclaration %s): %s",
+                row["declaration_id"],
+                type(exc).__name__,
+            )
+            break
+        store.execute(
+            "UPDATE outbox SET sent_at = ? WHERE declaration_id = ?",
+            [now_utc(settings), row["declaration_id"]],
+        )
+        sent += 1
+    return sent

@@ -1,0 +1,148 @@
+"""The accusé de réception email of a declaration, and its delivery (SMTP or outbox folder).
+
+The email says what was received, for which worker (name only), when and under which
+reference; it carries no declared value (no amount, rate or reason): those stay in the PDF
+justificatif, downloadable from the Espace ESAT. Every value is reduced to one line of
+printable characters before use, so no value can add a header or a line to the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+import email.utils
+import os
+import re
+import smtplib
+import tempfile
+import unicodedata
+import uuid
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+
+from forms import fmt
+from services.config import Settings
+
+SENDER_NAME = "Espace ESAT"
+RECEIPT_HEADER = "X-Espace-ESAT-Recu"  # the receipt number, for the outbox file name
+SMTP_TIMEOUT = 10  # seconds
+
+_LINE_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9-]")
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """``value`` as one line: line breaks and tabs become spaces, control, format and
+    surrogate characters are dropped, spaces are collapsed, and the text is cut at ``limit``."""
+    out: list[str] = []
+    for ch in str(value):
+        if ch in _LINE_BREAKS:
+            out.append(" ")
+        elif unicodedata.category(ch)[0] != "C":  # Cc, Cf, Cs, Co, Cn
+            out.append(ch)
+    return " ".join("".join(out).split())[:limit]
+
+
+def _sender(mail_from: str) -> tuple[str, str]:
+    """(From header, domain for the Message-ID) from the configured sender address."""
+    name, address = email.utils.parseaddr(one_line(mail_from))
+    domain = address.rpartition("@")[2]
+    if not _DOMAIN.match(domain):
+        domain = "espace-esat.invalid"
+    return email.utils.formataddr((name or SENDER_NAME, address)), domain
+
+
+def _recipient(recipient: str) -> str:
+    """One plain address (``nom@domaine``); anything else is refused, so that a malformed
+    account address can neither add recipients nor pass unnoticed."""
+    text = one_line(recipient, 254)
+    try:
+        address = Address(addr_spec=text)
+    except ValueError as exc:  # email.errors defects are ValueErrors too
+        raise ValueError(f"adresse du destinataire invalide : {text!r}") from exc
+    if not address.domain:
+        raise ValueError(f"adresse du destinataire invalide : {text!r}")
+    return address.addr_spec
+
+
+def build_ack(
+    *,
+    settings: Settings,
+    recipient: str,
+    receipt_number: str,
+    received_at: datetime,
+    form_title: str,
+    worker_name: str,
+    esat_name: str,
+) -> EmailMessage:
+    """The accusé de réception of one declaration, ready for ``deliver``.
+
+    Raises ``ValueError`` if ``recipient`` is not one plain address; any other value, however
+    hostile, is reduced to one printable line."""
+    number = one_line(receipt_number, 64)
+    title = one_line(form_title)
+    worker = one_line(worker_name)
+    esat = one_line(esat_name)
+    when = fmt.timestamp(received_at)
+    sender, domain = _sender(settings.mail_from)
+
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = _recipient(recipient)
+    msg["Subject"] = f"Accusé de réception — {title} — {number}"
+    msg["Date"] = email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg[RECEIPT_HEADER] = number
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic reply to this message
+    msg.set_content(
+        "Bonjour,\n"
+        "\n"
+        "L’Espace ESAT a bien reçu la déclaration suivante :\n"
+        "\n"
+        f"  Formulaire : {title}\n"
+        f"  Travailleur : {worker}\n"
+        f"  Établissement : {esat}\n"
+        f"  Reçue le : {when}\n"
+        f"  Référence (numéro de reçu) : {number}\n"
+        "\n"
+        "Le justificatif PDF de cette déclaration est téléchargeable dans l’Espace ESAT, "
+        "sur la Fiche travailleur. Conservez-le : il prouve le dépôt de la déclaration "
+        "auprès de la Caf.\n"
+        "\n"
+        "Ce message est envoyé automatiquement ; merci de ne pas y répondre.\n"
+        "\n"
+        "L’Espace ESAT\n"
+    )
+    return msg
+
+
+def deliver(settings: Settings, msg: EmailMessage) -> str:
+    """Send ``msg`` through the configured SMTP server and return ``"smtp"``; without one,
+    write it to ``settings.outbox/<receipt number>.eml`` and return that path."""
+    if settings.smtp_host and settings.smtp_port:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+            smtp.send_message(msg)
+        return "smtp"
+    folder = Path(settings.outbox)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = _UNSAFE_FILENAME.sub("", str(msg.get(RECEIPT_HEADER, "")))[:64] or f"accuse-{uuid.uuid4().hex}"
+    target = folder / f"{stem}.eml"
+    _write_atomically(target, msg.as_bytes())
+    return str(target)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

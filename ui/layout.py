@@ -1,0 +1,60 @@
+"""The frame around every page: title bar, demo/date banners, account box, error screen."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from services.clock import today
+from services.config import Settings
+from ui.state import Session, reset
+
+log = logging.getLogger("espace_esat")
+
+GENERIC_ERROR = (
+    "Une erreur technique empêche d'afficher cette page. Vos déclarations déjà validées sont "
+    "conservées. Réessayez dans quelques instants ; si le problème persiste, contactez votre Caf."
+)
+
+
+def banners(settings: Settings) -> None:
+    if settings.today:
+        st.warning(
+            f"Date simulée : nous faisons comme si nous étions le {today(settings):%d/%m/%Y} (ESAT_TODAY).",
+            icon=":material/event:",
+        )
+
+
+def sidebar(state: Session) -> None:
+    with st.sidebar:
+        st.markdown("### Mon Compte Partenaire")
+        st.caption("Espace ESAT — Caf")
+        if state.account is None:
+            return
+        st.write(state.account.display_name)
+        st.caption(state.account.email)
+        if st.button("Se déconnecter", icon=":material/logout:", key="logout"):
+            reset()
+            st.rerun()
+
+
+def technical_error(exc: BaseException) -> None:
+    """Log the failure without personal data and show a French message, never a traceback."""
+    where = exc.__traceback__
+    while where is not None and where.tb_next is not None:
+        where = where.tb_next
+    origin = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
+    log.error("page failed: %s at %s", type(exc).__name__, origin)
+    st.error(GENERIC_ERROR, icon=":material/error:")
+
+
+def step_bar(current: int) -> None:
+    """Fil d'Ariane of the wizard: Saisie → Récapitulatif → Fin."""
+    steps = ["Saisie", "Récapitulatif", "Fin"]
+    parts = []
+    for i, name in enumerate(steps, start=1):
+        text = f"{i}. {name}"
+        parts.append(f"**:blue[{text}]**" if i == current else f":gray[{text}]")
+    st.markdown("  ›  ".join(parts))
+    st.caption(f"Étape {current} sur 3")

@@ -1,0 +1,104 @@
+"""Everything the partner journey keeps between reruns, in one object per browser session.
+
+Pages read and change this object only; they never invent their own session-state keys.
+Drafts are plain data (not widget keys), so values survive page changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from services.accounts import Account
+
+_KEY = "espace_esat"
+
+
+@dataclass
+class Draft:
+    """One worker's declaration in progress."""
+
+    worker_id: int
+    form_id: str
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    step: str = "saisie"  # saisie → recap → fin
+    raw: dict[str, Any] = field(default_factory=dict)  # field id → what the user typed
+    errors: dict[str, list[str]] = field(default_factory=dict)  # shown next to each field
+    form_errors: list[str] = field(default_factory=list)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    declaration_id: int | None = None
+    feedback_sent: bool = False
+
+
+@dataclass
+class Session:
+    account: Account | None = None
+    cgu_ok: bool = False
+    caf_code: str | None = None
+    query: str = ""
+    page: int = 0
+    selected: list[int] = field(default_factory=list)  # worker ids, in selection order
+    form_id: str | None = None  # declaration type chosen for the selection
+    index: int = 0  # position of the current worker in ``selected``
+    drafts: dict[int, Draft] = field(default_factory=dict)
+    dialog: str | None = None  # which confirmation dialog is open
+    flash: str | None = None  # one-shot information shown on the next page
+    memo: dict[Any, Any] = field(default_factory=dict)  # this session's reads, never shared
+
+    # -- selection ---------------------------------------------------------------------------
+    def toggle(self, worker_id: int) -> None:
+        if worker_id in self.selected:
+            self.selected.remove(worker_id)
+        else:
+            self.selected.append(worker_id)
+
+    def current_worker(self) -> int | None:
+        if self.form_id and 0 <= self.index < len(self.selected):
+            return self.selected[self.index]
+        return None
+
+    def start(self, form_id: str) -> None:
+        self.form_id, self.index, self.drafts = form_id, 0, {}
+
+    def advance(self) -> bool:
+        """Move to the next selected worker; False (and the selection is done) after the last."""
+        self.index += 1
+        if self.index < len(self.selected):
+            return True
+        self.finish()
+        return False
+
+    def finish(self) -> None:
+        self.selected, self.form_id, self.index, self.drafts, self.dialog = [], None, 0, {}, None
+
+    def draft(self) -> Draft | None:
+        worker_id = self.current_worker()
+        if worker_id is None or self.form_id is None:
+            return None
+        if worker_id not in self.drafts:
+            self.drafts[worker_id] = Draft(worker_id, self.form_id)
+        return self.drafts[worker_id]
+
+    def remember(self, key: Any, compute: Any) -> Any:
+        """Per-session memo: a screen does not reload what it already read."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def pop_flash(self) -> str | None:
+        text, self.flash = self.flash, None
+        return text
+
+
+def session() -> Session:
+    if _KEY not in st.session_state:
+        st.session_state[_KEY] = Session()
+    return st.session_state[_KEY]
+
+
+def reset() -> None:
+    """Forget everything about this browser session (logout)."""
+    st.session_state.clear()
