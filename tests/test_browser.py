@@ -159,3 +159,16 @@ def test_simple_esat_files_one_certificat(app_url):
         click(page, "Valider")
         expect(page.get_by_role("heading", name="Mes travailleurs", exact=True)).to_be_visible()
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_first_request_to_an_inner_page_goes_through_the_login_gate(app_url):
+    """A fresh server process must not run pages/<x>.py directly (Streamlit's legacy pages mode)."""
+    url, _ = app_url
+    with browser() as b:
+        page = b.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{url}/fiche")
+        expect(
+            page.get_by_role("heading", name="Bienvenue sur Mon Compte Partenaire", exact=True)
+        ).to_be_visible()
+        expect(page.get_by_text("Fiche travailleur")).to_have_count(0)

@@ -1,0 +1,73 @@
+"""The layering holds: Streamlit only in app.py, pages/ and ui/; security settings as documented."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STREAMLIT_ALLOWED = ("app.py", "pages/", "ui/", "tests/")
+
+
+def python_files() -> list[Path]:
+    return [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "__pycache__" not in p.parts]
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_streamlit_is_imported_only_at_the_edge():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in python_files()
+        if "streamlit" in imports(p) and not str(p.relative_to(ROOT)).startswith(STREAMLIT_ALLOWED)
+    ]
+    assert offenders == []
+    # The check can fail: the UI does import streamlit.
+    assert "streamlit" in imports(ROOT / "ui" / "state.py")
+
+
+def test_lower_layers_do_not_import_upper_ones():
+    rules = {
+        "forms": {"rules", "services", "data", "ui", "pages"},
+        "rules": {"services", "data", "ui", "pages"},
+    }
+    rules["data"] = {"ui", "pages"}
+    rules["services"] = {"ui", "pages"}
+    for package, forbidden in rules.items():
+        for path in (ROOT / package).rglob("*.py"):
+            assert not imports(path) & forbidden, (
+                f"{path.relative_to(ROOT)} imports {imports(path) & forbidden}"
+            )
+
+
+def test_security_relevant_streamlit_config():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableStaticServing"] is False
+    assert config["server"]["maxUploadSize"] <= 1
+
+
+def test_no_raw_html_from_the_code():
+    for path in python_files():
+        if "tests" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "unsafe_allow_html" not in text and "st.html(" not in text, path
+
+
+def test_every_page_is_routed_by_app_py():
+    app = (ROOT / "app.py").read_text(encoding="utf-8")
+    for page in (ROOT / "pages").glob("*.py"):
+        assert f'"pages/{page.name}"' in app, f"{page.name} is not in app.py's navigation"
