@@ -368,6 +368,7 @@ class _Worker:
     rate_esat: Decimal
     rate_mo: Decimal | None = None
     double_activity: bool = False
+    double_activity_since: date | None = None
     reference: bool = False  # one of the two fixed, ordinary workers of the demo ESAT
 
     def row(self) -> tuple[Any, ...]:
@@ -384,6 +385,7 @@ class _Worker:
             self.rate_mo,
             self.double_activity,
             "ACTIVE",
+            self.double_activity_since,
         )
 
 
@@ -400,6 +402,7 @@ WORKER_COLUMNS = (
     "rate_mo",
     "double_activity",
     "status",
+    "double_activity_since",
 )
 DECLARATION_COLUMNS = (
     "id",
@@ -500,6 +503,8 @@ def _demo_esat_workers(people: _People) -> list[_Worker]:
             Decimal(esat).quantize(CENT),
             True,
         )
+        # Known start of the double activity: the first day of a month of 2024 (no extra draw).
+        w.double_activity_since = date(2024, 1 + w.id % 12, 1)
     return workers
 
 

@@ -8,6 +8,7 @@ per-thread handles).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ class Store:
             yield Tx(cur)
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
+                cur.execute("ROLLBACK")
             raise
         finally:
             cur.close()

@@ -47,6 +47,8 @@ def value(field_type: str, raw: Any, options: dict[str, str] | None = None) -> s
         return day(raw)
     if field_type == "yesno":
         return "Oui" if raw else "Non"
+    if field_type == "certify":
+        return "Certifié" if raw else "Non certifié"
     if field_type == "choice" and options:
         return options.get(raw, str(raw))
     return str(raw)

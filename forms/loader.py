@@ -9,9 +9,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from forms.schema import FormDefinition
+from forms.schema import FormDefinition, QuestionTree
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
+QUESTIONS = Path(__file__).resolve().parent / "questions"
 
 
 class FormError(ValueError):
@@ -43,16 +44,24 @@ def read_yaml(path: Path) -> Any:
         raise FormError(f"{path.name}: YAML invalide: {exc}") from exc
 
 
-def load_form(path: Path) -> FormDefinition:
+def _load(path: Path, model: type[Any]) -> Any:
     data = read_yaml(path)
     try:
-        form = FormDefinition.model_validate(data)
+        item = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{_path(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
         raise FormError(f"{path.name}: {problems}") from exc
-    if form.id != path.stem:
-        raise FormError(f"{path.name}: id '{form.id}' différent du nom du fichier")
-    return form
+    if item.id != path.stem:
+        raise FormError(f"{path.name}: id '{item.id}' différent du nom du fichier")
+    return item
+
+
+def load_form(path: Path) -> FormDefinition:
+    return _load(path, FormDefinition)
+
+
+def load_tree(path: Path) -> QuestionTree:
+    return _load(path, QuestionTree)
 
 
 @lru_cache(maxsize=4)
@@ -69,3 +78,15 @@ def _path(loc: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "(racine)"
+
+
+@lru_cache(maxsize=4)
+def load_trees(folder: Path = QUESTIONS, forms_folder: Path = DEFINITIONS) -> dict[str, QuestionTree]:
+    """Every question tree of ``folder``; each form it leads to must exist."""
+    forms = load_all(forms_folder)
+    trees = {p.stem: load_tree(p) for p in sorted(folder.glob("*.yaml"))}
+    for tree in trees.values():
+        missing = sorted(set(tree.forms()) - set(forms))
+        if missing:
+            raise FormError(f"{tree.id}.yaml: formulaire inconnu: {', '.join(missing)}")
+    return trees

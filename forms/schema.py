@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PField
 
-FieldType = Literal["amount", "rate", "date", "choice", "yesno", "text"]
+FieldType = Literal["amount", "rate", "date", "choice", "yesno", "certify", "text"]
 Level = Literal["error", "warning"]
 
 
@@ -31,6 +31,8 @@ class Condition(Strict):
     gte: float | None = None
     lt: float | None = None
     lte: float | None = None
+    eq_field: str | None = None
+    ne_field: str | None = None
     empty: bool | None = None
     not_empty: bool | None = None
     all: list[Condition] | None = None
@@ -59,10 +61,24 @@ class Condition(Strict):
         """Every field id this condition reads."""
         if self.all is not None or self.any is not None:
             return set().union(*(c.fields() for c in (self.all or self.any or [])))
-        return {self.field} if self.field else set()
+        other = {x for x in (self.eq_field, self.ne_field) if x}
+        return ({self.field} if self.field else set()) | other
 
 
-OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "empty", "not_empty")
+OPERATORS = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "eq_field",
+    "ne_field",
+    "empty",
+    "not_empty",
+)
 
 
 def _attr(op: str) -> str:
@@ -83,6 +99,8 @@ class Field(Strict):
     visible_if: Condition | None = None
     min: float | None = None
     max: float | None = None
+    min_exclusive: bool = False  # min < value instead of min <= value
+    max_exclusive: bool = False
     options: list[Option] | None = None
     options_from: str | None = None  # a reference list in rules/parametres
     max_length: int = 200
@@ -156,10 +174,116 @@ class SumMatches(_Check):
     param: str
 
 
+class SumAtMost(_Check):
+    """field + other ≤ param (e.g. ESAT rate + milieu ordinaire rate ≤ 100 %)."""
+
+    check: Literal["sum_at_most"]
+    other: str
+    param: str
+
+
+class OneIsZero(_Check):
+    """field = 0 or other = 0."""
+
+    check: Literal["one_is_zero"]
+    other: str
+
+
+class DateWindow(_Check):
+    """today − param_before months ≤ field ≤ today + param_after months."""
+
+    check: Literal["date_window"]
+    param_before: str
+    param_after: str
+
+
+class DateFrom(_Check):
+    """field ≥ the date held by a parameter (e.g. the décrets' date of effect)."""
+
+    check: Literal["date_from"]
+    param: str
+
+
+class DateWithinYears(_Check):
+    """field ≤ other + param years."""
+
+    check: Literal["date_within_years"]
+    other: str
+    param: str
+
+
+class AfterKnown(_Check):
+    """field > what the Caf knows (a context date such as the start of the double activity)."""
+
+    check: Literal["after_known"]
+    known: str
+
+
+class NotBeforeKnown(_Check):
+    """field ≥ what the Caf knows (a context date such as the last declared change)."""
+
+    check: Literal["not_before_known"]
+    known: str
+
+
+class MatchesKnown(_Check):
+    """field = what the Caf knows (a context value such as the known ESAT rate)."""
+
+    check: Literal["matches_known"]
+    known: str
+
+
 Check = Annotated[
-    LteField | GtField | LtField | NeField | MaxSmicRatio | MinSmicRatio | SumMatches,
+    LteField
+    | GtField
+    | LtField
+    | NeField
+    | MaxSmicRatio
+    | MinSmicRatio
+    | SumMatches
+    | SumAtMost
+    | OneIsZero
+    | DateWindow
+    | DateFrom
+    | DateWithinYears
+    | AfterKnown
+    | NotBeforeKnown
+    | MatchesKnown,
     PField(discriminator="check"),
 ]
+
+CONTEXT_KEYS = (
+    "rate_esat",
+    "rate_mo",
+    "double_activity",
+    "status",
+    "double_activity_since",
+    "last_change_date",
+)
+WORKER_STATE = ("rate_esat", "rate_mo", "double_activity", "double_activity_since", "status", "return_date")
+
+
+class Guard(Strict):
+    """A precondition on what the Caf knows of the worker; its message is in rules/messages.py."""
+
+    guard: Literal["no_double_activity", "double_activity", "active"]
+
+
+class Effect(Strict):
+    """How a filed declaration changes the worker's known state."""
+
+    set: Literal["rate_esat", "rate_mo", "double_activity", "double_activity_since", "status", "return_date"]
+    from_field: str | None = None
+    value: Any = None
+    when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> Effect:
+        if (self.from_field is None) == ("value" not in self.model_fields_set):
+            raise ValueError(
+                "un effet prend sa valeur d'un champ ('from_field') ou d'une constante ('value')"
+            )
+        return self
 
 
 class Derived(Strict):
@@ -182,9 +306,12 @@ class FormDefinition(Strict):
     summary: str
     intro: str | None = None
     window: Literal["certificat", "always"]
-    unique_per: Literal["campaign"] | None = None
+    unique_per: Literal["campaign", "effective_date"] | None = None
+    effective_date: str | None = None  # the field holding the date the change takes effect
+    guards: list[Guard] = []
     fields: list[Field] = PField(min_length=1)
     checks: list[Check] = []
+    effects: list[Effect] = []
     derived: list[Derived] = []
     receipt: Receipt
 
@@ -204,6 +331,8 @@ class FormDefinition(Strict):
             seen.add(f.id)
         for i, c in enumerate(self.checks):
             refs = {c.field} | {getattr(c, k) for k in ("other", "total") if hasattr(c, k)}
+            if hasattr(c, "known") and c.known not in CONTEXT_KEYS:
+                raise ValueError(f"checks[{i}] : donnée connue inconnue '{c.known}'")
             refs |= c.when.fields() if c.when else set()
             unknown = refs - seen
             if unknown:
@@ -211,6 +340,14 @@ class FormDefinition(Strict):
         for d in self.derived:
             if d.field not in seen:
                 raise ValueError(f"derived '{d.id}' porte sur un champ inconnu: {d.field}")
+        for i, e in enumerate(self.effects):
+            refs = ({e.from_field} if e.from_field else set()) | (e.when.fields() if e.when else set())
+            if refs - seen:
+                raise ValueError(f"effects[{i}] porte sur un champ inconnu: {', '.join(sorted(refs - seen))}")
+        if self.effective_date is not None and self.effective_date not in seen:
+            raise ValueError(f"effective_date porte sur un champ inconnu: {self.effective_date}")
+        if self.unique_per == "effective_date" and self.effective_date is None:
+            raise ValueError("unique_per: effective_date exige 'effective_date'")
         return self
 
     def field(self, field_id: str) -> Field:
@@ -218,3 +355,64 @@ class FormDefinition(Strict):
             if f.id == field_id:
                 return f
         raise KeyError(field_id)
+
+
+class Answer(Strict):
+    value: str
+    label: str
+    next: str | None = None  # the next question's id
+    form: str | None = None  # or the declaration type it leads to
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Answer:
+        if (self.next is None) == (self.form is None):
+            raise ValueError("une réponse mène à une question ('next') ou à un formulaire ('form')")
+        return self
+
+
+class Question(Strict):
+    id: str = PField(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    answers: list[Answer] = PField(min_length=2)
+
+
+class QuestionTree(Strict):
+    """Questions that lead to one declaration type (the changement de situation)."""
+
+    id: str = PField(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    summary: str
+    window: Literal["certificat", "always"]
+    start: str
+    questions: list[Question] = PField(min_length=1)
+
+    @model_validator(mode="after")
+    def _graph(self) -> QuestionTree:
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question définie deux fois")
+        if self.start not in ids:
+            raise ValueError(f"question de départ inconnue: {self.start}")
+        for q in self.questions:
+            for a in q.answers:
+                if a.next is not None and a.next not in ids:
+                    raise ValueError(
+                        f"la réponse '{a.value}' de '{q.id}' mène à une question inconnue: {a.next}"
+                    )
+
+        # Every path ends on a form: no cycle.
+        def walk(qid: str, seen: tuple[str, ...]) -> None:
+            if qid in seen:
+                raise ValueError(f"cycle de questions: {' → '.join((*seen, qid))}")
+            for a in self.question(qid).answers:
+                if a.next:
+                    walk(a.next, (*seen, qid))
+
+        walk(self.start, ())
+        return self
+
+    def question(self, qid: str) -> Question:
+        return next(q for q in self.questions if q.id == qid)
+
+    def forms(self) -> list[str]:
+        return [a.form for q in self.questions for a in q.answers if a.form]

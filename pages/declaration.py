@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from rules import calendar
 from services import declarations, partner
+from services.clock import today
 from ui import resources, wizard
 from ui.layout import step_bar
 from ui.state import session
@@ -15,11 +17,14 @@ settings = resources.settings()
 draft = state.draft()
 if draft is None:
     st.switch_page("pages/travailleurs.py")
-form = declarations.forms()[draft.form_id]
+kind = declarations.kinds()[draft.kind]
+form = declarations.forms()[draft.form_id] if draft.form_id else None
 worker = partner.get_worker(store, state.account, draft.worker_id)
 last = state.index + 1 >= len(state.selected)
 
-st.title(form.title)
+st.title(form.title if form else kind.title)
+if form is not None and form.window == "certificat":
+    st.write(declarations.campaign_label(calendar.campaign_of(today(settings))))
 st.caption(
     f"{literal(worker.full_name)} — n° allocataire {worker.allocataire} — travailleur {state.index + 1} / {len(state.selected)}"
 )
@@ -38,8 +43,36 @@ def quit_dialog(target: str, text: str) -> None:
         st.switch_page(target)
 
 
-if draft.step == "saisie":
+if draft.step == "questions":
     step_bar(1)
+    target = wizard.render_questions(kind.tree, draft)
+    refused: list[str] = []
+    if target is not None:
+        chosen = declarations.forms()[target]
+        refused = declarations.refusals(store, settings, state.account, draft.worker_id, chosen)
+        for text in refused:
+            st.error(text, icon=":material/block:")
+        if not refused:
+            st.info(f"Déclaration à saisir : {chosen.title}. {chosen.summary}", icon=":material/info:")
+    quit_col, next_col = st.columns([1, 1])
+    if quit_col.button("Quitter", icon=":material/close:"):
+        state.dialog = "quit_saisie"
+    if (
+        target is not None
+        and not refused
+        and next_col.button("Commencer la saisie", type="primary", icon=":material/arrow_forward:")
+    ):
+        draft.form_id, draft.step = target, "saisie"
+        draft.errors, draft.warnings, draft.form_errors = {}, {}, []
+        st.rerun()
+    if state.dialog == "quit_saisie":
+        quit_dialog("pages/travailleurs.py", "Les informations saisies pour ce travailleur seront perdues.")
+
+elif draft.step == "saisie":
+    step_bar(1)
+    if kind.tree is not None and st.button("Modifier mes réponses", icon=":material/edit:", type="tertiary"):
+        draft.step = "questions"
+        st.rerun()
     if form.intro:
         st.write(form.intro)
     wizard.render_fields(form, draft)
@@ -96,8 +129,8 @@ elif draft.step == "recap":
         except declarations.AlreadyDeclared as exc:
             first = exc.existing
             st.error(
-                f"Ce travailleur a déjà un {form.title.lower()} pour cette campagne : n° {first.receipt_number}, "
-                f"reçu le {first.received_at:%d/%m/%Y à %H:%M}. Retrouvez son justificatif sur la fiche du travailleur.",
+                f"Cette déclaration a déjà été transmise pour ce travailleur : n° {first.receipt_number}, "
+                f"reçue le {first.received_at:%d/%m/%Y à %H:%M}. Son justificatif est sur la fiche du travailleur.",
                 icon=":material/error:",
             )
         except declarations.Invalid as exc:

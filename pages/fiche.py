@@ -14,11 +14,11 @@ settings = resources.settings()
 worker_id = state.current_worker()
 if worker_id is None:
     st.switch_page("pages/travailleurs.py")
-form = declarations.forms()[state.form_id]
+kind = declarations.kinds()[state.kind]
 worker = partner.get_worker(store, state.account, worker_id)
 
 st.title("Fiche travailleur")
-st.caption(f"{form.title} — travailleur {state.index + 1} / {len(state.selected)}")
+st.caption(f"{kind.title} — travailleur {state.index + 1} / {len(state.selected)}")
 st.progress((state.index + 1) / len(state.selected))
 
 with st.container(border=True):
@@ -58,15 +58,16 @@ else:
     )
 
 st.divider()
-first = declarations.existing(store, state.account, form, worker_id, today(settings))
+form = declarations.forms().get(state.kind)  # None for a question tree
+first = declarations.existing(store, state.account, form, worker_id, today(settings)) if form else None
 if first is not None:
     st.warning(
-        f"Un {form.title.lower()} a déjà été transmis pour ce travailleur pour cette campagne : "
+        f"Un {kind.title.lower()} a déjà été transmis pour ce travailleur pour cette campagne : "
         f"n° {first.receipt_number}, reçu le {first.received_at:%d/%m/%Y à %H:%M}. "
         "Son justificatif est dans la liste ci-dessus.",
         icon=":material/warning:",
     )
-elif st.button(f"Déclarer : {form.title}", type="primary", icon=":material/edit_document:"):
+elif st.button(f"Déclarer : {kind.title}", type="primary", icon=":material/edit_document:"):
     state.draft()
     st.switch_page("pages/declaration.py")
 

@@ -26,7 +26,7 @@ if notice:
     st.success(notice, icon=":material/check_circle:")
 
 # Caf: the pencil only exists when the workers depend on several Cafs.
-caf_col, edit_col = st.columns([6, 1])
+caf_col, edit_col = st.columns([4, 2])
 caf_col.write(f"Caf : **{literal(cafs[state.caf_code].name)}**")
 if len(cafs) > 1 and edit_col.button("Changer de Caf", icon=":material/edit:", key="caf_edit"):
     state.dialog = "caf" if state.dialog != "caf" else None

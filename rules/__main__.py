@@ -2,7 +2,7 @@
 
     python -m rules list
     python -m rules describe FORM_ID
-    python -m rules check FORM_ID --on YYYY-MM-DD  < payload.json
+    python -m rules check FORM_ID --on YYYY-MM-DD [--context JSON]  < payload.json
 
 Exit codes: 0 valid, 1 invalid, 2 malformed JSON, unknown form or bad arguments.
 """
@@ -13,11 +13,14 @@ import argparse
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from forms import FormError, load_all
-from forms.schema import FormDefinition
+from forms.schema import CONTEXT_KEYS, FormDefinition
 from rules import checks, validate
+
+STATUSES = ("ACTIVE", "LEFT", "ON_LEAVE")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,6 +31,34 @@ class _Parser(argparse.ArgumentParser):
 def _fail(text: str) -> NoReturn:
     print(f"erreur : {text}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def _context(text: str) -> dict[str, Any]:
+    """Parse ``--context``: rates as decimals, dates as ISO strings, flags as booleans."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"--context attend un objet JSON : {exc}")
+    if not isinstance(raw, dict) or set(raw) - set(CONTEXT_KEYS):
+        _fail(f"--context attend un objet JSON avec les clés {', '.join(CONTEXT_KEYS)}")
+    out: dict[str, Any] = {}
+    try:
+        for key, value in raw.items():
+            if key in ("rate_esat", "rate_mo") and value is not None:
+                out[key] = Decimal(str(value))
+                if not out[key].is_finite():  # NaN, Infinity, 1e400
+                    raise ValueError(f"{key} n'est pas un nombre fini")
+            elif key in ("double_activity_since", "last_change_date") and value is not None:
+                out[key] = date.fromisoformat(str(value))
+            elif key == "double_activity" and not isinstance(value, bool | None):
+                raise ValueError("double_activity attend true, false ou null")  # "false" would be true
+            elif key == "status" and value not in (None, *STATUSES):
+                raise ValueError(f"status attend {', '.join(STATUSES)} ou null")
+            else:
+                out[key] = value
+    except (ArithmeticError, ValueError) as exc:
+        _fail(f"--context : valeur invalide ({exc})")
+    return out
 
 
 def describe(form: FormDefinition) -> dict[str, Any]:
@@ -59,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check")
     chk.add_argument("form_id")
     chk.add_argument("--on", required=True, help="date AAAA-MM-JJ")
+    chk.add_argument(
+        "--context",
+        default="{}",
+        help='ce que la Caf connaît du travailleur, en JSON, par exemple {"rate_esat": 80, "double_activity": true}',
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -85,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         _fail(f"JSON invalide sur l'entrée standard : {exc}")
     if not isinstance(payload, dict):
         _fail("le JSON doit être un objet {identifiant de champ: valeur}")
-    report = validate(form, payload, on)
+    context = _context(args.context)
+    report = validate(form, payload, on, context)
     print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     return 0 if report.valid else 1
 

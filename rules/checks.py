@@ -6,6 +6,7 @@ the fields it reads is hidden, empty or invalid (that field has its own message 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -40,7 +41,8 @@ def _compare(test: Callable[[Any, Any], bool]) -> Callable[..., str | None]:
     ) -> str | None:
         if test(values[spec.field], values[spec.other]):
             return None
-        return message(spec.check, label=form.field(spec.field).label, other=form.field(spec.other).label)
+        key = spec.check + ("_date" if form.field(spec.field).type == "date" else "")
+        return message(key, label=form.field(spec.field).label, other=form.field(spec.other).label)
 
     return check
 
@@ -102,6 +104,139 @@ def _sum_matches(
     )
 
 
+def _label(form: FormDefinition, field_id: str) -> str:
+    return form.field(field_id).label
+
+
+def _show(form: FormDefinition, field_id: str, value: Any) -> str:
+    return fmt.value(form.field(field_id).type, value)
+
+
+def _sum_at_most(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    total, limit = values[spec.field] + values[spec.other], parameters.value(spec.param, on)
+    if total <= limit:
+        return None
+    return message(
+        "sum_at_most",
+        label=_label(form, spec.field),
+        other=_label(form, spec.other),
+        limit=_show(form, spec.field, limit),
+        sum=_show(form, spec.field, total),
+    )
+
+
+def _one_is_zero(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    if values[spec.field] == 0 or values[spec.other] == 0:
+        return None
+    return message("one_is_zero", label=_label(form, spec.field), other=_label(form, spec.other))
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` (clamped to the end of a shorter month, and to the years
+    ``date`` can hold: a typed 31/12/9999 + 3 years is ``date.max``, not an exception)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def _date_window(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    start = add_months(on, -int(parameters.value(spec.param_before, on)))
+    end = add_months(on, int(parameters.value(spec.param_after, on)))
+    if start <= values[spec.field] <= end:
+        return None
+    return message("date_window", label=_label(form, spec.field), start=fmt.day(start), end=fmt.day(end))
+
+
+def _date_from(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    limit = parameters.date_value(spec.param, on)
+    if values[spec.field] >= limit:
+        return None
+    return message("date_from", label=_label(form, spec.field), limit=fmt.day(limit))
+
+
+def _date_within_years(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    years = int(parameters.value(spec.param, on))
+    limit = add_months(values[spec.other], 12 * years)
+    if values[spec.field] <= limit:
+        return None
+    return message(
+        "date_within_years",
+        label=_label(form, spec.field),
+        other=_label(form, spec.other),
+        years=str(years),
+        limit=fmt.day(limit),
+    )
+
+
+KNOWN_LABELS = {
+    "double_activity_since": "début de la double activité",
+    "last_change_date": "dernier changement déclaré",
+}
+
+
+def _known_date(test: Callable[[date, date], bool], key: str) -> Callable[..., str | None]:
+    def check(
+        spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+    ) -> str | None:
+        known = ctx.get(spec.known)
+        if known is None or test(values[spec.field], known):
+            return None
+        return message(
+            key,
+            label=_label(form, spec.field),
+            limit=fmt.day(known),
+            known=KNOWN_LABELS.get(spec.known, spec.known),
+        )
+
+    return check
+
+
+def _matches_known(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    known = ctx.get(spec.known)
+    if known is None or values[spec.field] == known:
+        return None
+    return message(
+        "matches_known",
+        label=_label(form, spec.field),
+        value=_show(form, spec.field, values[spec.field]),
+        limit=_show(form, spec.field, known),
+    )
+
+
+def guard(name: str, ctx: Mapping[str, Any]) -> str | None:
+    """The French refusal when what the Caf knows forbids the declaration (None when allowed).
+
+    Without what the Caf knows (e.g. the rules CLI), guards are not applied.
+    """
+    if name == "active":
+        status = ctx.get("status")
+        return None if status in (None, "ACTIVE") else message("guard_active")
+    flag = ctx.get("double_activity")
+    if flag is None:
+        return None
+    if name == "double_activity":
+        return None if flag else message("guard_double_activity")
+    return message("guard_no_double_activity") if flag else None
+
+
 CHECKS: dict[str, Callable[..., str | None]] = {
     "lte_field": _compare(lambda a, b: a <= b),
     "gt_field": _compare(lambda a, b: a > b),
@@ -110,6 +245,14 @@ CHECKS: dict[str, Callable[..., str | None]] = {
     "max_smic_ratio": _max_smic,
     "min_smic_ratio": _min_smic,
     "sum_matches": _sum_matches,
+    "sum_at_most": _sum_at_most,
+    "one_is_zero": _one_is_zero,
+    "date_window": _date_window,
+    "date_from": _date_from,
+    "date_within_years": _date_within_years,
+    "after_known": _known_date(lambda value, known: value > known, "after_known"),
+    "not_before_known": _known_date(lambda value, known: value >= known, "not_before_known"),
+    "matches_known": _matches_known,
 }
 
 

@@ -69,6 +69,10 @@ def validate(
     ctx = dict(context or {})
     if not calendar.form_open(form, on):
         report.errors.append(Issue(None, message("window_closed", label=form.title)))
+    for guard in form.guards:
+        problem = checks.guard(guard.guard, ctx)
+        if problem:
+            report.errors.append(Issue(None, problem))
     known = {f.id for f in form.fields}
     for key in payload:
         if key not in known:
@@ -116,6 +120,19 @@ def derived(
     return out
 
 
+def state_changes(form: FormDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a filed declaration changes in the worker's known state (column → new value).
+
+    A value taken from a field left empty or hidden is NULL; later effects win.
+    """
+    changes: dict[str, Any] = {}
+    for effect in form.effects:
+        if effect.when is not None and not holds(effect.when, values):
+            continue
+        changes[effect.set] = values.get(effect.from_field) if effect.from_field else effect.value
+    return changes
+
+
 def visible_fields(form: FormDefinition, payload: Mapping[str, Any]) -> list[Field]:
     """The fields shown for what has been typed so far (the same rule ``validate`` applies)."""
     parsed: dict[str, Any] = {}
@@ -143,6 +160,9 @@ def parse(f: Field, raw: Any) -> tuple[Any, str | None]:
             values = {o.value for o in checks.options(f)}
             ok = isinstance(raw, str) and raw in values
             return (raw, None) if ok else (None, message("choice", label=f.label))
+        if f.type == "certify":
+            ok = raw is True or (isinstance(raw, str) and raw.strip().lower() in ("oui", "true"))
+            return (True, None) if ok else (None, message("certify", label=f.label))
         if f.type == "yesno":
             if isinstance(raw, bool):
                 return raw, None
@@ -181,10 +201,14 @@ def _number(f: Field, raw: Any) -> tuple[Decimal | None, str | None]:
     value = value.quantize(CENT)
     show = fmt.amount if f.type == "amount" else fmt.rate
     upper = Decimal(str(f.max)) if f.max is not None else (MAX_AMOUNT if f.type == "amount" else Decimal(100))
-    if value > upper:
-        return None, message("too_large", label=f.label, limit=show(upper))
-    if f.min is not None and value < Decimal(str(f.min)):
-        return None, message("too_small", label=f.label, limit=show(Decimal(str(f.min))))
+    if value > upper or (f.max_exclusive and value == upper):
+        key = "below" if f.max_exclusive else "too_large"
+        return None, message(key, label=f.label, limit=show(upper))
+    if f.min is not None:
+        lower = Decimal(str(f.min))
+        if value < lower or (f.min_exclusive and value == lower):
+            key = "above" if f.min_exclusive else "too_small"
+            return None, message(key, label=f.label, limit=show(lower))
     return value, None
 
 
@@ -215,6 +239,9 @@ def holds(cond: Condition, values: Mapping[str, Any]) -> bool:
         return (actual is not None) == expected
     if actual is None:
         return False
+    if op in ("eq_field", "ne_field"):
+        other = values.get(expected)
+        return other is not None and (actual == other) == (op == "eq_field")
     if op == "eq":
         return _same(actual, expected)
     if op == "ne":

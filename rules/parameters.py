@@ -62,6 +62,37 @@ def value(name: str, on: date) -> Decimal:
     return parameter(name).at(on)
 
 
+def date_value(name: str, on: date) -> date:
+    """A parameter whose values are dates (e.g. the date a décret took effect)."""
+    return _dates()[name].at(on)
+
+
+@dataclass(frozen=True)
+class DateParameter:
+    name: str
+    description: str
+    source: str
+    values: tuple[tuple[date, date], ...]
+
+    def at(self, on: date) -> date:
+        found = [v for start, v in self.values if start <= on]
+        if not found:
+            raise ParameterError(f"{self.name}: pas de valeur au {on:%d/%m/%Y}")
+        return found[-1]
+
+
+@lru_cache(maxsize=1)
+def _dates() -> dict[str, DateParameter]:
+    out = {}
+    for name, entry in read_yaml(OWN).items():
+        if entry["unit"] != "date":
+            continue
+        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
+        dated = tuple(sorted((start, item["value"]) for start, item in entry["values"].items()))
+        out[name] = DateParameter(name, entry["description"], source, dated)
+    return out
+
+
 def parameter(name: str) -> Parameter:
     params = _all()
     if name not in params:
@@ -73,6 +104,8 @@ def parameter(name: str) -> Parameter:
 def _all() -> dict[str, Parameter]:
     params: dict[str, Parameter] = {}
     for name, entry in read_yaml(OWN).items():
+        if entry["unit"] == "date":
+            continue
         source = "hypothèse" if entry.get("hypothese") else entry["reference"]
         params[name] = _build(name, entry["description"], entry["unit"], source, entry["values"])
     root = openfisca_parameters_dir()

@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 
 from data.store import Store, Tx
-from forms import FormDefinition, load_all
-from rules import Report, calendar, engine, validate
+from forms import FormDefinition, load_all, load_trees
+from forms.schema import QuestionTree
+from rules import Report, calendar, checks, engine, validate
 from services import audit, mail, partner, pdf
 from services.accounts import Account
 from services.clock import now_utc, to_paris, today
@@ -38,6 +39,7 @@ class Declaration:
     form_id: str
     form_version: int
     worker_id: int
+    esat_id: int
     received_at: datetime  # Europe/Paris
     values: dict[str, Any]
     verification_code: str
@@ -62,24 +64,66 @@ def forms() -> dict[str, FormDefinition]:
     return load_all()
 
 
-def open_forms(on: date) -> list[FormDefinition]:
-    """Declaration types that can be chosen on ``on`` (calendar windows)."""
-    return [f for f in forms().values() if calendar.form_open(f, on)]
+@dataclass(frozen=True)
+class Kind:
+    """What the choice pop-up offers: a form, or a question tree leading to one of several forms."""
+
+    id: str
+    title: str
+    window: str
+    tree: QuestionTree | None = None
 
 
-def context(worker: partner.Worker) -> dict[str, Any]:
-    """What the Caf knows of the worker, for the checks that depend on it."""
+def kinds() -> dict[str, Kind]:
+    trees = load_trees()
+    behind_questions = {f for t in trees.values() for f in t.forms()}
+    out = {f.id: Kind(f.id, f.title, f.window) for f in forms().values() if f.id not in behind_questions}
+    out.update({t.id: Kind(t.id, t.title, t.window, t) for t in trees.values()})
+    return out
+
+
+def open_kinds(on: date) -> list[Kind]:
+    """Declaration types that can be chosen on ``on`` (calendar windows), certificat first."""
+    return [k for k in kinds().values() if k.window == "always" or calendar.certificat_open(on)]
+
+
+def refusals(
+    store: Store, settings: Settings, account: Account, worker_id: int, form: FormDefinition
+) -> list[str]:
+    """Why this form cannot be filed for this worker, given what the Caf knows (empty: it can)."""
+    worker = partner.get_worker(store, account, worker_id)
+    on = today(settings)
+    ctx = context(store, worker, on)
+    return [text for g in form.guards if (text := checks.guard(g.guard, ctx))]
+
+
+def status_on(worker: partner.Worker, on: date) -> str:
+    """The worker's status on a date: back from a parental leave once its return date has come."""
+    if worker.status == "ON_LEAVE" and worker.return_date is not None and worker.return_date <= on:
+        return "ACTIVE"
+    return worker.status
+
+
+def context(store: Store, worker: partner.Worker, on: date) -> dict[str, Any]:
+    """What the Caf knows of the worker, for the guards and checks that depend on it."""
     return {
         "rate_esat": worker.rate_esat,
         "rate_mo": worker.rate_mo,
         "double_activity": worker.double_activity,
-        "status": worker.status,
+        "double_activity_since": worker.double_activity_since,
+        "status": status_on(worker, on),
+        "last_change_date": store.scalar(
+            "SELECT max(effective_date) FROM declaration WHERE worker_id = ?", [worker.id]
+        ),
     }
 
 
-def natural_key(form: FormDefinition, worker_id: int, on: date) -> str | None:
+def natural_key(form: FormDefinition, worker_id: int, on: date, values: dict[str, Any]) -> str | None:
+    """One certificat per worker and campaign; one change per worker, type and date of effect."""
     if form.unique_per == "campaign":
         return f"{form.id}:{worker_id}:{calendar.campaign_of(on)}"
+    if form.unique_per == "effective_date" and form.effective_date:
+        return f"{form.id}:{worker_id}:{values.get(form.effective_date)}"
     return None
 
 
@@ -88,14 +132,17 @@ def check(
 ) -> Report:
     """Validate a payload for a worker of the account's ESAT (nothing is stored)."""
     worker = partner.get_worker(store, account, worker_id)
-    return validate(form, payload, today(settings), context(worker))
+    on = today(settings)
+    return validate(form, payload, on, context(store, worker, on))
 
 
 def existing(
     store: Store, account: Account, form: FormDefinition, worker_id: int, on: date
 ) -> Declaration | None:
-    """The declaration that already holds this form's natural key for the worker, if any."""
-    key = natural_key(form, worker_id, on)
+    """The certificat already filed for the worker in this campaign, if any."""
+    if form.unique_per != "campaign":
+        return None
+    key = natural_key(form, worker_id, on, {})
     if key is None:
         return None
     row = store.one(
@@ -119,7 +166,7 @@ def submit(
     """
     worker = partner.get_worker(store, account, worker_id)
     on = today(settings)
-    report = validate(form, payload, on, context(worker))
+    report = validate(form, payload, on, context(store, worker, on))
     if not report.valid:
         raise Invalid(report)
     for attempt in range(5):
@@ -148,7 +195,7 @@ def _commit(
     idempotency_key: str,
     on: date,
 ) -> tuple[int, bool]:
-    key = natural_key(form, worker.id, on)
+    key = natural_key(form, worker.id, on, report.values)
     with store.transaction() as tx:
         same = tx.one(
             "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
@@ -168,8 +215,8 @@ def _commit(
         code = verification_code(settings.secret, number, worker.id, values)
         tx.execute(
             "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
-            "author_id, idempotency_key, natural_key, campaign, received_at, verification_code) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 declaration_id,
                 number,
@@ -184,9 +231,11 @@ def _commit(
                 calendar.campaign_of(on) if form.window == "certificat" else None,
                 received,
                 code,
+                values.get(form.effective_date) if form.effective_date else None,
             ],
         )
         _insert_values(tx, declaration_id, form, values)
+        _update_worker(tx, worker, form, values, on)
         ack = mail.build_ack(
             settings=settings,
             recipient=account.email,
@@ -202,6 +251,19 @@ def _commit(
         )
         audit.record(tx, account.id, "declaration_submitted", number)
     return declaration_id, True
+
+
+def _update_worker(
+    tx: Tx, worker: partner.Worker, form: FormDefinition, values: dict[str, Any], on: date
+) -> None:
+    """Apply the declaration's effects to what the Caf knows of the worker."""
+    changes = engine.state_changes(form, values)
+    if not changes:
+        return
+    if status_on(worker, on) != worker.status:  # back from leave: the new declaration confirms it
+        changes = {"status": "ACTIVE", "return_date": None, **changes}
+    columns = ", ".join(f"{column} = ?" for column in changes)  # names come from the schema's closed list
+    tx.execute(f"UPDATE worker SET {columns} WHERE id = ?", [*changes.values(), worker.id])  # noqa: S608
 
 
 def _esat_name(tx: Tx, account: Account) -> str:
@@ -229,11 +291,10 @@ def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: di
 
 
 def get(store: Store, account: Account, declaration_id: int) -> Declaration:
-    """A declaration of the account's ESAT (:class:`partner.NotAllowed` otherwise)."""
+    """A declaration of the account's ESAT, or of the agent's Caf (:class:`partner.NotAllowed` otherwise)."""
+    condition, value = partner.scope(account)
     with store.transaction() as tx:
-        row = tx.one(
-            "SELECT * FROM declaration WHERE id = ? AND esat_id = ?", [declaration_id, account.esat_id]
-        )
+        row = tx.one(f"SELECT * FROM declaration WHERE id = ? AND {condition}", [declaration_id, value])  # noqa: S608
         if row is None:
             raise partner.NotAllowed("déclaration inconnue")
         value_rows = tx.all(
@@ -256,6 +317,7 @@ def get(store: Store, account: Account, declaration_id: int) -> Declaration:
         form_id=row["form_id"],
         form_version=row["form_version"],
         worker_id=row["worker_id"],
+        esat_id=row["esat_id"],
         received_at=to_paris(row["received_at"]),
         values=values,
         verification_code=row["verification_code"],
@@ -273,14 +335,14 @@ def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_
     decl = get(store, account, declaration_id)
     form = forms()[decl.form_id]
     worker = partner.get_worker(store, account, decl.worker_id)
-    home = partner.home(store, account)
+    esat = partner.esat_identity(store, decl.esat_id)
     caf = store.scalar("SELECT name FROM caf WHERE code = ?", [worker.caf_code]) or worker.caf_code
     author = store.scalar(
         "SELECT a.display_name FROM declaration d JOIN account a ON a.id = d.author_id WHERE d.id = ?",
         [declaration_id],
     )
     ref = date(decl.campaign, 11, 30) if decl.campaign is not None else decl.received_at.date()
-    derived = engine.derived(form, decl.values, ref, context(worker))
+    derived = engine.derived(form, decl.values, ref, {"rate_esat": worker.rate_esat})
     with store.transaction() as tx:
         audit.record(tx, account.id, "pdf_downloaded", decl.receipt_number)
     return pdf.render_receipt(
@@ -290,9 +352,9 @@ def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_
             form=form,
             values=decl.values,
             derived=derived,
-            esat_name=home.legal_name,
-            esat_address=f"{home.name}, {home.address}",
-            esat_siret=home.siret,
+            esat_name=esat.legal_name,
+            esat_address=f"{esat.name}, {esat.address}",
+            esat_siret=esat.siret,
             caf_name=caf,
             worker_name=worker.full_name,
             allocataire=worker.allocataire,

@@ -6,12 +6,12 @@ Every function takes the logged-in account and only ever reads that account's ES
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from data.store import Store
 from services.accounts import Account
-from services.clock import to_paris, years_before
+from services.clock import PARIS, to_paris, years_before
 
 
 class NotAllowed(LookupError):
@@ -49,6 +49,8 @@ class Worker:
     rate_mo: Decimal | None
     double_activity: bool
     status: str
+    double_activity_since: date | None = None
+    return_date: date | None = None
 
     @property
     def full_name(self) -> str:
@@ -69,26 +71,56 @@ def _esat_id(account: Account) -> int:
     return account.esat_id
 
 
-def home(store: Store, account: Account) -> EsatHome:
-    esat_id = _esat_id(account)
+def scope(account: Account) -> tuple[str, str | int]:
+    """The SQL condition (on a table with esat_id and caf_code) limiting what an account reads."""
+    if account.role == "esat" and account.esat_id is not None:
+        return "esat_id = ?", account.esat_id
+    if account.role == "agent" and account.caf_code:
+        return "caf_code = ?", account.caf_code
+    raise NotAllowed("compte sans périmètre")
+
+
+@dataclass(frozen=True)
+class EsatIdentity:
+    legal_name: str
+    siret: str
+    caf_code: str  # Caf de rattachement
+    name: str  # name of the first registered fonction
+    address: str
+
+
+def esat_identity(store: Store, esat_id: int) -> EsatIdentity:
+    """Name and address of an ESAT's first registered fonction (callers check the scope)."""
     esat = store.one("SELECT * FROM esat WHERE id = ?", [esat_id])
     if esat is None:
         raise NotAllowed("ESAT inconnu")
     site = store.one("SELECT * FROM esat_site WHERE esat_id = ? ORDER BY rank LIMIT 1", [esat_id])
+    return EsatIdentity(
+        legal_name=esat["legal_name"],
+        siret=esat["siret"],
+        caf_code=esat["caf_code"],
+        name=site["name"] if site else esat["legal_name"],
+        address=f"{site['street']}, {site['postcode']} {site['city']}" if site else "",
+    )
+
+
+def home(store: Store, account: Account) -> EsatHome:
+    esat_id = _esat_id(account)
+    esat = esat_identity(store, esat_id)
     rows = store.all(
         "SELECT c.code, c.name, count(w.id) AS workers FROM caf c "
         "LEFT JOIN worker w ON w.caf_code = c.code AND w.esat_id = ? "
         "GROUP BY c.code, c.name HAVING count(w.id) > 0 OR c.code = ? "
         "ORDER BY c.code = ? DESC, c.code",
-        [esat_id, esat["caf_code"], esat["caf_code"]],
+        [esat_id, esat.caf_code, esat.caf_code],
     )
     return EsatHome(
         esat_id=esat_id,
-        name=site["name"] if site else esat["legal_name"],
-        address=f"{site['street']}, {site['postcode']} {site['city']}" if site else "",
-        legal_name=esat["legal_name"],
-        siret=esat["siret"],
-        default_caf=esat["caf_code"],
+        name=esat.name,
+        address=esat.address,
+        legal_name=esat.legal_name,
+        siret=esat.siret,
+        default_caf=esat.caf_code,
         cafs=[CafChoice(r["code"], r["name"], r["workers"]) for r in rows],
     )
 
@@ -99,7 +131,7 @@ def _worker(row: dict) -> Worker:
 
 _WORKER_COLS = (
     "id, caf_code, allocataire, person_role, last_name, first_name, birth_date, "
-    "rate_esat, rate_mo, double_activity, status"
+    "rate_esat, rate_mo, double_activity, status, double_activity_since, return_date"
 )
 
 
@@ -126,9 +158,11 @@ def list_workers(
 
 
 def get_worker(store: Store, account: Account, worker_id: int) -> Worker:
+    """A worker of the account's ESAT (or, for a Caf agent, of the agent's Caf)."""
+    condition, value = scope(account)
     row = store.one(
-        f"SELECT {_WORKER_COLS} FROM worker WHERE id = ? AND esat_id = ?",  # noqa: S608
-        [worker_id, _esat_id(account)],
+        f"SELECT {_WORKER_COLS} FROM worker WHERE id = ? AND {condition}",  # noqa: S608
+        [worker_id, value],
     )
     if row is None:
         raise NotAllowed("travailleur inconnu")
@@ -138,7 +172,8 @@ def get_worker(store: Store, account: Account, worker_id: int) -> Worker:
 def history(store: Store, account: Account, worker_id: int, today: date) -> list[HistoryItem]:
     """Declarations of this worker received over the last 2 rolling years, newest first."""
     get_worker(store, account, worker_id)
-    since = years_before(today, 2)
+    # received_at is naive UTC; the window starts at midnight, Paris time, 2 years ago.
+    since = datetime.combine(years_before(today, 2), time(), PARIS).astimezone(UTC).replace(tzinfo=None)
     rows = store.all(
         "SELECT id, receipt_number, form_id, received_at FROM declaration "
         "WHERE worker_id = ? AND esat_id = ? AND received_at >= ? ORDER BY received_at DESC",

@@ -56,7 +56,6 @@ def titles(at: AppTest) -> list[str]:
 
 def texts(at: AppTest) -> str:
     """Every message and markdown shown, joined (to search for French sentences)."""
-    parts = [
-        e.value for kind in (at.error, at.info, at.warning, at.success, at.markdown, at.caption) for e in kind
-    ]
+    kinds = (at.error, at.info, at.warning, at.success, at.markdown, at.caption, at.subheader, at.header)
+    parts = [e.value for kind in kinds for e in kind]
     return "\n".join(str(p) for p in parts)

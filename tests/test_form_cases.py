@@ -1,8 +1,12 @@
 """Runs the readable test cases ``tests/cases/<form_id>.yaml`` of every form definition.
 
-Each form of ``forms/definitions`` must have a case file; every check of a form must be
-triggered by at least one of its cases (so a new check needs a new case), and so must the
-required-field rule and, for the certificat, the calendar window.
+Each form of ``forms/definitions`` must have a case file; every check and every guard of a
+form must be triggered by at least one of its cases (so a new check needs a new case), and so
+must the required-field rule and, for the certificat, the calendar window.
+
+A case's ``context`` is what the Caf knows of the worker (``forms.schema.CONTEXT_KEYS``): rates
+as numbers or strings (read as Decimals), dates as AAAA-MM-JJ, ``double_activity`` as a boolean,
+``status`` as ACTIVE / LEFT / ON_LEAVE.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from forms import FormDefinition, load_all
 from forms.loader import read_yaml
+from forms.schema import CONTEXT_KEYS
 from rules import validate
 
 CASES = Path(__file__).resolve().parent / "cases"
@@ -36,6 +41,15 @@ class Case(BaseModel):
     warnings: list[str]
     derived: dict[str, str] = {}
     messages: list[str] = []
+    absent: list[str] = []  # fields left out of the report's values (hidden ones)
+
+    @field_validator("context")
+    @classmethod
+    def _known_keys(cls, context: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(context) - set(CONTEXT_KEYS))
+        if unknown:
+            raise ValueError(f"clés de contexte inconnues {unknown} (attendu : {', '.join(CONTEXT_KEYS)})")
+        return context
 
 
 class CaseFile(BaseModel):
@@ -56,12 +70,26 @@ def case_files() -> dict[str, Path]:
     return {p.stem: p for p in sorted(CASES.glob("*.yaml"))}
 
 
+RATE_KEYS = ("rate_esat", "rate_mo")
+DATE_KEYS = ("double_activity_since", "last_change_date")
+
+
 def context_of(case: Case) -> dict[str, Any]:
-    """Numbers of the context as Decimals (YAML gives int/float)."""
-    return {
-        k: Decimal(str(v)) if isinstance(v, int | float) and not isinstance(v, bool) else v
-        for k, v in case.context.items()
-    }
+    """The context as the services give it: rates as Decimals (YAML gives int, float or str),
+    dates as ``date`` (YAML gives a date, or a str when quoted), the rest as written."""
+    out: dict[str, Any] = {}
+    for key, value in case.context.items():
+        if value is None:
+            out[key] = None
+        elif key in RATE_KEYS:
+            if isinstance(value, bool):
+                raise AssertionError(f"{case.name}: {key} doit être un taux, pas un booléen")
+            out[key] = Decimal(str(value).replace(",", "."))
+        elif key in DATE_KEYS:
+            out[key] = value if isinstance(value, date) else date.fromisoformat(str(value))
+        else:
+            out[key] = value
+    return out
 
 
 def run(form: FormDefinition, case: Case):
@@ -70,6 +98,10 @@ def run(form: FormDefinition, case: Case):
 
 def names(issues) -> Counter:
     return Counter(i.field if i.field is not None else FORM_LEVEL for i in issues)
+
+
+def form_ids(form: FormDefinition) -> set[str]:
+    return {f.id for f in form.fields}
 
 
 def plain(text: str) -> str:
@@ -133,6 +165,9 @@ def test_case(form_id: str, case: Case):
         assert plain(report.derived.get(key, "(absent)")) == plain(expected), key
     if not case.valid:
         assert report.derived == {}
+    for field_id in case.absent:
+        assert field_id in form_ids(form), f"« {field_id} » n'est pas un champ de {form_id}"
+        assert field_id not in report.values, f"« {field_id} » (masqué) figure dans les valeurs"
     messages = [plain(i.message) for i in report.errors + report.warnings]
     for expected in case.messages:
         assert any(plain(expected) in m for m in messages), f"« {expected} » absent de {messages}"
@@ -174,6 +209,55 @@ def test_every_check_has_a_case(form_id: str):
         if not any(triggers(form, i, case) for case in cases)
     ]
     assert not uncovered, f"{form_id}: aucun cas ne déclenche {uncovered}"
+
+
+def guard_triggers(form: FormDefinition, index: int, case: Case) -> bool:
+    """Does guard ``index`` of ``form`` refuse ``case`` (a form-level error of its own)?"""
+    alone = form.model_copy(update={"guards": [form.guards[index]]})
+    none = form.model_copy(update={"guards": []})
+    extra = _issues(run(alone, case), "error") - _issues(run(none, case), "error")
+    return any(field is None for field, _ in extra)
+
+
+@pytest.mark.parametrize("form_id", sorted(load_all()))
+def test_every_guard_has_a_case(form_id: str):
+    form = load_all()[form_id]
+    cases = _cases_of(form_id)
+    uncovered = [
+        f"guards[{i}] {g.guard}"
+        for i, g in enumerate(form.guards)
+        if not any(guard_triggers(form, i, case) and FORM_LEVEL in case.errors for case in cases)
+    ]
+    assert not uncovered, f"{form_id}: aucun cas ne déclenche {uncovered}"
+
+
+def test_context_values_are_typed():
+    case = Case(
+        name="contexte",
+        date=date(2026, 6, 1),
+        context={
+            "rate_esat": "49,99",
+            "rate_mo": 50,
+            "double_activity": True,
+            "double_activity_since": "2024-01-15",
+            "last_change_date": date(2025, 3, 1),
+            "status": "ACTIVE",
+        },
+        payload={},
+        valid=False,
+        errors=[],
+        warnings=[],
+    )
+    assert context_of(case) == {
+        "rate_esat": Decimal("49.99"),
+        "rate_mo": Decimal(50),
+        "double_activity": True,
+        "double_activity_since": date(2024, 1, 15),
+        "last_change_date": date(2025, 3, 1),
+        "status": "ACTIVE",
+    }
+    with pytest.raises(ValidationError, match="rate_esatt"):
+        Case.model_validate(case.model_dump() | {"context": {"rate_esatt": 80}})
 
 
 @pytest.mark.parametrize("form_id", sorted(load_all()))

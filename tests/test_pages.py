@@ -24,7 +24,8 @@ def count(store: Store, sql: str, params=()) -> int:
 def logged_in(login_name: str = DEMO):
     at = start()
     login(at, login_name)
-    accept_cgu(at)
+    if titles(at) == ["Conditions générales d'utilisation"]:  # first login of this account
+        accept_cgu(at)
     return at
 
 
@@ -189,12 +190,13 @@ def test_caf_pencil_only_with_several_cafs(env):
 # -- the journey -----------------------------------------------------------------------------
 
 
-def select_and_choose(at, worker_ids=(1, 2)):
+def select_and_choose(at, worker_ids=(1, 2), kind="certificat_emploi"):
     for wid in worker_ids:
         at.button(key=f"tile_{wid}").click().run()
     button(at, "Déclarer pour la sélection").click().run()
     assert at.radio, "the choice pop-up is open"
-    assert at.radio[0].options == ["Certificat d'emploi"]
+    assert at.radio[0].options == ["Certificat d'emploi", "Changement de situation"]
+    at.radio[0].set_value(kind).run()
     button(at, "Confirmer").click().run()
     assert titles(at) == ["Fiche travailleur"]
     return at
@@ -310,11 +312,10 @@ def test_skip_to_next_worker_then_finish(env):
     assert "La saisie est terminée" in texts(at)
 
 
-def test_outside_the_window_no_dead_entry_is_offered(env, monkeypatch):
+def test_outside_the_window_only_changes_are_offered(env, monkeypatch):
     monkeypatch.setenv("ESAT_TODAY", "2026-11-30")
     at = to_workers(logged_in())
     at.button(key="tile_1").click().run()
     button(at, "Déclarer pour la sélection").click().run()
-    assert not at.radio
-    assert "Aucune déclaration n'est ouverte à cette date" in texts(at)
+    assert at.radio[0].options == ["Changement de situation"]
     assert "Date simulée" in texts(at)

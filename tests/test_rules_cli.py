@@ -162,3 +162,270 @@ def test_missing_on():
 @pytest.mark.parametrize("args", [(), ("supprimer",), ("describe",), ("list", "en-trop")])
 def test_bad_arguments(args):
     assert_usage_error(cli(*args))
+
+
+# --- the changement-de-situation forms (DOMAIN §8.2–§8.4) ------------------------------------------
+
+CHANGE_ON = "2026-06-15"
+CHANGE_FORMS = (
+    "modification_activite",
+    "depart_esat",
+    "debut_double_activite",
+    "modification_double_activite",
+    "fin_double_activite",
+)
+CONGES = ["conge_parental_education", "conge_presence_parentale"]
+MOTIFS = [
+    "demission",
+    "fin_prise_en_charge",
+    "fin_periode_essai",
+    "admission_autre_esat",
+    "emploi_milieu_ordinaire",
+    "entreprise_adaptee",
+    "retraite",
+    "deces",
+    *CONGES,
+    "autre",
+]
+# form id → (a valid payload, an invalid one and the fields it refuses)
+CHANGE_PAYLOADS = {
+    "modification_activite": (
+        {
+            "sens": "augmentation",
+            "date_changement": "01/06/2026",
+            "taux_avant": "50",
+            "nouveau_taux": "80",
+            "certification": True,
+        },
+        {"sens": "augmentation", "date_changement": "01/06/2026", "taux_avant": "50", "nouveau_taux": "50"},
+        {"nouveau_taux", "certification"},
+    ),
+    "depart_esat": (
+        {
+            "date_depart": "01/06/2026",
+            "motif_depart": "conge_parental_education",
+            "date_retour_prevue": "01/06/2027",
+        },
+        {
+            "date_depart": "01/06/2026",
+            "motif_depart": "conge_parental_education",
+            "date_retour_prevue": "01/06/2026",
+        },
+        {"date_retour_prevue"},
+    ),
+    "debut_double_activite": (
+        {
+            "date_debut": "01/06/2026",
+            "taux_esat_avant": 100,
+            "taux_esat_apres": 60,
+            "taux_milieu_ordinaire": 40,
+        },
+        {
+            "date_debut": "01/06/2026",
+            "taux_esat_avant": 100,
+            "taux_esat_apres": 60,
+            "taux_milieu_ordinaire": 40.01,
+        },
+        {"taux_esat_apres"},
+    ),
+    "modification_double_activite": (
+        {
+            "date_modification": "2026-06-01",
+            "taux_esat_avant": "60",
+            "taux_esat_apres": "50",
+            "certification": "oui",
+        },
+        {"date_modification": "2026-06-01", "taux_esat_avant": "60", "taux_esat_apres": "60"},
+        {"taux_esat_apres"},
+    ),
+    "fin_double_activite": (
+        {
+            "date_fin": "01/06/2026",
+            "taux_esat_avant": "60",
+            "taux_mo_avant": "40",
+            "taux_esat_apres": "0",
+            "taux_mo_apres": "80",
+            "motif_depart": "emploi_milieu_ordinaire",
+        },
+        {
+            "date_fin": "01/06/2026",
+            "taux_esat_avant": "60",
+            "taux_mo_avant": "40",
+            "taux_esat_apres": "60",
+            "taux_mo_apres": "40",
+        },
+        {"taux_esat_apres"},
+    ),
+}
+
+
+def test_list_gives_all_six_forms():
+    done = cli("list")
+    assert done.returncode == 0, done.stderr
+    forms = json.loads(done.stdout)
+    assert sorted(f["id"] for f in forms) == sorted(["certificat_emploi", *CHANGE_FORMS])
+    for form in forms:
+        assert set(form) == {"id", "title", "version"}
+        assert form["title"]
+        assert form["version"] >= 1
+
+
+def describe_form(form_id: str) -> dict:
+    done = cli("describe", form_id)
+    assert done.returncode == 0, done.stderr
+    form = json.loads(done.stdout)
+    assert form["id"] == form_id
+    return form
+
+
+@pytest.mark.parametrize("form_id", CHANGE_FORMS)
+def test_describe_each_change_form(form_id):
+    from forms import load_all
+
+    definition = load_all()[form_id]
+    form = describe_form(form_id)
+    assert form["title"] == definition.title
+    assert [f["id"] for f in form["fields"]] == [f.id for f in definition.fields]
+    for field, spec in zip(form["fields"], definition.fields, strict=True):
+        assert set(field) == {"id", "label", "type", "required", "options", "conditions"}
+        assert field["label"] == spec.label
+        assert field["type"] == spec.type
+        assert field["required"] is spec.required
+        if field["type"] == "choice":
+            assert field["options"], field
+            assert all(set(o) == {"value", "label"} and o["label"] for o in field["options"])
+        else:
+            assert field["options"] is None
+        assert (field["conditions"] is None) is (spec.visible_if is None), field
+
+
+def fields_by_id(form_id: str) -> dict:
+    return {f["id"]: f for f in describe_form(form_id)["fields"]}
+
+
+def test_describe_depart_motifs_and_return_date():
+    fields = fields_by_id("depart_esat")
+    motif = fields["motif_depart"]
+    assert [o["value"] for o in motif["options"]] == MOTIFS  # options_from: motifs_depart
+    labels = {o["value"]: o["label"] for o in motif["options"]}
+    assert labels["conge_parental_education"] == "Congé parental d'éducation"
+    assert labels["conge_presence_parentale"] == "Congé de présence parentale"
+    assert fields["date_retour_prevue"]["conditions"] == {"field": "motif_depart", "in": CONGES}
+    assert fields["date_retour_prevue"]["type"] == "date"
+
+
+def test_describe_modification_activite_certify_block():
+    fields = fields_by_id("modification_activite")
+    assert [o["value"] for o in fields["sens"]["options"]] == ["augmentation", "reduction"]
+    assert fields["certification"]["type"] == "certify"
+    assert fields["certification"]["conditions"] == {"field": "nouveau_taux", "not_empty": True}
+
+
+def test_describe_modification_double_activite_next_block():
+    fields = fields_by_id("modification_double_activite")
+    condition = {"field": "taux_esat_apres", "ne_field": "taux_esat_avant"}
+    assert fields["taux_mo_apres"]["conditions"] == condition
+    assert fields["certification"]["conditions"] == condition
+    assert fields["taux_mo_avant"]["required"] is False
+    assert fields["taux_mo_apres"]["required"] is False
+
+
+def test_describe_fin_double_activite_motif():
+    fields = fields_by_id("fin_double_activite")
+    assert fields["motif_depart"]["conditions"] == {"field": "taux_esat_apres", "eq": 0}
+    assert [o["value"] for o in fields["motif_depart"]["options"]] == MOTIFS
+    assert fields["date_retour_prevue"]["conditions"] == {"field": "motif_depart", "in": CONGES}
+
+
+@pytest.mark.parametrize("form_id", CHANGE_FORMS)
+def test_check_a_valid_change(form_id):
+    valid, _, _ = CHANGE_PAYLOADS[form_id]
+    done = cli("check", form_id, "--on", CHANGE_ON, stdin=json.dumps(valid))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == {"valid": True, "errors": [], "warnings": []}
+
+
+@pytest.mark.parametrize("form_id", CHANGE_FORMS)
+def test_check_an_invalid_change(form_id):
+    _, invalid, refused = CHANGE_PAYLOADS[form_id]
+    done = cli("check", form_id, "--on", CHANGE_ON, stdin=json.dumps(invalid))
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["valid"] is False
+    assert {e["field"] for e in report["errors"]} == refused
+    assert all(e["message"].startswith(("«", "Pour une fin")) for e in report["errors"]), report
+    assert "Traceback" not in done.stderr
+
+
+def test_context_with_a_known_double_activity_refuses_modification_activite():
+    valid, _, _ = CHANGE_PAYLOADS["modification_activite"]
+    context = json.dumps({"double_activity": True, "status": "ACTIVE", "rate_esat": 50})
+    done = cli(
+        "check", "modification_activite", "--on", CHANGE_ON, "--context", context, stdin=json.dumps(valid)
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["valid"] is False
+    assert [e["field"] for e in report["errors"]] == [None]
+    assert "Une double activité est connue pour ce travailleur" in report["errors"][0]["message"]
+
+
+def test_context_known_dates_and_rates():
+    payload = {
+        "date_modification": "2026-06-01",
+        "taux_esat_avant": "55",
+        "taux_esat_apres": "50",
+        "certification": True,
+    }
+    context = {
+        "double_activity": True,
+        "double_activity_since": "2026-06-01",
+        "rate_esat": "60",
+        "rate_mo": None,
+    }
+    args = ("check", "modification_double_activite", "--on", CHANGE_ON, "--context", json.dumps(context))
+    done = cli(*args, stdin=json.dumps(payload))
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert [e["field"] for e in report["errors"]] == ["date_modification"]
+    assert "postérieure au 01/06/2026" in report["errors"][0]["message"]
+    assert [w["field"] for w in report["warnings"]] == ["taux_esat_avant"]
+    assert "(55 %) diffère" in report["warnings"][0]["message"].replace("\u00a0", " ")
+
+
+def test_without_context_the_guards_are_not_applied():
+    valid, _, _ = CHANGE_PAYLOADS["modification_double_activite"]
+    done = cli("check", "modification_double_activite", "--on", CHANGE_ON, stdin=json.dumps(valid))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        "{",
+        "",
+        "[]",
+        '"texte"',
+        '{"inconnu": 1}',
+        '{"rate_esat": "abc"}',
+        '{"rate_esat": "80,5"}',
+        '{"rate_esat": true}',
+        '{"rate_esat": "Infinity"}',
+        '{"rate_esat": NaN}',
+        '{"rate_mo": 1e999}',
+        '{"double_activity_since": "2026-13-01"}',
+        '{"last_change_date": "01/06/2026"}',
+        '{"last_change_date": 12}',
+        '{"double_activity": "false"}',
+        '{"double_activity": 1}',
+        '{"status": "PARTI"}',
+        '{"status": ["ACTIVE"]}',
+    ],
+)
+def test_malformed_context(context):
+    valid, _, _ = CHANGE_PAYLOADS["modification_activite"]
+    done = cli(
+        "check", "modification_activite", "--on", CHANGE_ON, "--context", context, stdin=json.dumps(valid)
+    )
+    assert_usage_error(done)
+    assert "--context" in done.stderr

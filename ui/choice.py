@@ -13,11 +13,11 @@ from ui.state import Session
 
 def options(on: date) -> dict[str, str]:
     """Declaration types offered on ``on``: id → title (never an entry that leads nowhere)."""
-    return {f.id: f.title for f in declarations.open_forms(on)}
+    return {k.id: k.title for k in declarations.open_kinds(on)}
 
 
-def confirm(state: Session, form_id: str) -> None:
-    state.start(form_id)
+def confirm(state: Session, kind: str) -> None:
+    state.start(kind, with_questions=declarations.kinds()[kind].tree is not None)
     state.dialog = None
     st.switch_page("pages/fiche.py")
 

@@ -22,9 +22,11 @@ class Draft:
     """One worker's declaration in progress."""
 
     worker_id: int
-    form_id: str
+    kind: str  # a form id, or a question tree id (the changement de situation)
+    form_id: str | None = None  # the form once the questions (if any) are answered
+    answers: dict[str, str] = field(default_factory=dict)  # question id → answer value
     idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    step: str = "saisie"  # saisie → recap → fin
+    step: str = "saisie"  # questions → saisie → recap → fin
     raw: dict[str, Any] = field(default_factory=dict)  # field id → what the user typed
     errors: dict[str, list[str]] = field(default_factory=dict)  # shown next to each field
     form_errors: list[str] = field(default_factory=list)
@@ -41,7 +43,8 @@ class Session:
     query: str = ""
     page: int = 0
     selected: list[int] = field(default_factory=list)  # worker ids, in selection order
-    form_id: str | None = None  # declaration type chosen for the selection
+    kind: str | None = None  # declaration type chosen for the selection (form or question tree)
+    with_questions: bool = False  # the kind is a question tree: each worker answers it
     index: int = 0  # position of the current worker in ``selected``
     drafts: dict[int, Draft] = field(default_factory=dict)
     dialog: str | None = None  # which confirmation dialog is open
@@ -56,12 +59,12 @@ class Session:
             self.selected.append(worker_id)
 
     def current_worker(self) -> int | None:
-        if self.form_id and 0 <= self.index < len(self.selected):
+        if self.kind and 0 <= self.index < len(self.selected):
             return self.selected[self.index]
         return None
 
-    def start(self, form_id: str) -> None:
-        self.form_id, self.index, self.drafts = form_id, 0, {}
+    def start(self, kind: str, with_questions: bool) -> None:
+        self.kind, self.with_questions, self.index, self.drafts = kind, with_questions, 0, {}
 
     def advance(self) -> bool:
         """Move to the next selected worker; False (and the selection is done) after the last."""
@@ -72,14 +75,18 @@ class Session:
         return False
 
     def finish(self) -> None:
-        self.selected, self.form_id, self.index, self.drafts, self.dialog = [], None, 0, {}, None
+        self.selected, self.kind, self.index, self.drafts, self.dialog = [], None, 0, {}, None
 
     def draft(self) -> Draft | None:
+        """The current worker's draft, created on first use."""
         worker_id = self.current_worker()
-        if worker_id is None or self.form_id is None:
+        if worker_id is None or self.kind is None:
             return None
         if worker_id not in self.drafts:
-            self.drafts[worker_id] = Draft(worker_id, self.form_id)
+            if self.with_questions:
+                self.drafts[worker_id] = Draft(worker_id, self.kind, step="questions")
+            else:
+                self.drafts[worker_id] = Draft(worker_id, self.kind, form_id=self.kind)
         return self.drafts[worker_id]
 
     def remember(self, key: Any, compute: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from forms import fmt
-from forms.schema import Field, FormDefinition
+from forms.schema import Field, FormDefinition, QuestionTree
 from rules import checks, engine
 from ui.state import Draft
 
@@ -71,6 +71,8 @@ def render_fields(form: FormDefinition, draft: Draft) -> None:
                 **({"index": values.index(raw) if raw in values else None} if value_kw else {}),
                 **common,
             )
+        elif f.type == "certify":
+            st.checkbox(label, **({"value": raw is True} if value_kw else {}), **common)
         elif f.type == "yesno":
             st.radio(
                 label,
@@ -88,6 +90,40 @@ def render_fields(form: FormDefinition, draft: Draft) -> None:
             st.error(text, icon=":material/error:")
         for text in draft.warnings.get(f.id, []):
             st.warning(text, icon=":material/warning:")
+
+
+def _answer(draft: Draft, question_id: str, key: str) -> None:
+    draft.answers[question_id] = st.session_state[key]
+
+
+def render_questions(tree: QuestionTree, draft: Draft) -> str | None:
+    """Ask the questions along the path of the answers given; return the form they lead to."""
+    question = tree.question(tree.start)
+    while True:
+        answers = {a.value: a for a in question.answers}
+        key = f"q_{draft.worker_id}_{tree.id}_{question.id}"
+        current = draft.answers.get(question.id)
+        extra = (
+            {}
+            if key in st.session_state
+            else {"index": list(answers).index(current) if current in answers else None}
+        )
+        st.radio(
+            question.label,
+            options=list(answers),
+            format_func=lambda v, answers=answers: answers[v].label,
+            horizontal=len(answers) == 2,
+            key=key,
+            on_change=_answer,
+            args=(draft, question.id, key),
+            **extra,
+        )
+        chosen = answers.get(draft.answers.get(question.id, ""))
+        if chosen is None:
+            return None
+        if chosen.form:
+            return chosen.form
+        question = tree.question(chosen.next or "")
 
 
 def payload(form: FormDefinition, draft: Draft) -> dict[str, Any]:
