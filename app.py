@@ -5,10 +5,13 @@ Who sees what:
 - logged in, CGU not accepted: the CGU page;
 - an ESAT manager without a valid contract: an explanation;
 - an ESAT manager: Accueil → Mes travailleurs → Fiche travailleur → Déclaration;
-- a Caf agent: the Caf space.
+- a Caf agent: campaign dashboard, changes of situation, corbeille, avis;
+- a reviewer: the review of the forms.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -17,7 +20,10 @@ from services.clock import today
 from ui import layout, resources
 from ui.state import session
 
-st.set_page_config(page_title="Espace ESAT", page_icon=":material/badge:", layout="wide")
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+
+# A local favicon: a :material/ icon would be fetched from a third-party font server (PRIV-07).
+st.set_page_config(page_title="Espace ESAT", page_icon=str(FAVICON), layout="wide")
 
 settings = resources.settings()
 store = resources.store()
@@ -32,8 +38,22 @@ PAGES = {
     "fiche": st.Page("pages/fiche.py", title="Fiche travailleur", url_path="fiche"),
     "declaration": st.Page("pages/declaration.py", title="Déclaration", url_path="declaration"),
     "guide": st.Page("pages/guide.py", title="Guide utilisateur", url_path="guide"),
-    "caf": st.Page("pages/caf.py", title="Espace Caf", url_path="caf"),
+    "campagne": st.Page(
+        "pages/caf_campagne.py", title="Campagne", url_path="campagne", icon=":material/monitoring:"
+    ),
+    "changements": st.Page(
+        "pages/caf_changements.py",
+        title="Changements de situation",
+        url_path="changements",
+        icon=":material/swap_horiz:",
+    ),
+    "corbeille": st.Page(
+        "pages/caf_corbeille.py", title="Corbeille", url_path="corbeille", icon=":material/inbox:"
+    ),
+    "avis": st.Page("pages/caf_avis.py", title="Avis", url_path="avis", icon=":material/reviews:"),
+    "revue": st.Page("pages/revue.py", title="Revue des formulaires", url_path="revue"),
 }
+AGENT_PAGES = ["campagne", "changements", "corbeille", "avis"]
 
 
 def allowed_pages() -> list[str]:
@@ -46,11 +66,13 @@ def allowed_pages() -> list[str]:
         if accounts.missing_contracts(store, account, today(settings)):
             return ["acces", "guide"]
         return ["accueil", "travailleurs", "fiche", "declaration", "guide"]
-    return ["caf"]
+    if account.role == "agent":
+        return AGENT_PAGES
+    return ["revue"]
 
 
 names = allowed_pages()
-page = st.navigation([PAGES[n] for n in names], position="hidden")
+page = st.navigation([PAGES[n] for n in names], position="top" if names == AGENT_PAGES else "hidden")
 layout.sidebar(state)
 layout.banners(settings)
 try:

@@ -1,15 +1,17 @@
 """One small store API over DuckDB (default) with numbered SQL migrations.
 
 Every query uses ``?`` placeholders: no SQL is ever built from user data.
-Each call takes its own cursor, so one ``Store`` can be shared by the threads
-of a Streamlit server (DuckDB allows one process per file; cursors are the
-per-thread handles).
+Cursors are per thread, so one ``Store`` can be shared by the threads of a
+Streamlit server (DuckDB allows one process per file; cursors are the per-thread
+handles): single statements reuse the thread's cursor, each transaction opens
+its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ class Store:
             Path(url).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self._con = duckdb.connect(url)
+        self._local = threading.local()
         migrate(self)
 
     def close(self) -> None:
@@ -48,17 +51,22 @@ class Store:
         finally:
             cur.close()
 
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor for single statements (each one commits on its own)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.transaction() as tx:
-            return tx.all(sql, params)
+        return Tx(self._reader()).all(sql, params)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self.transaction() as tx:
-            return tx.scalar(sql, params)
+        return Tx(self._reader()).scalar(sql, params)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.transaction() as tx:

@@ -280,7 +280,7 @@ def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: di
             rows.append((declaration_id, f.id, v, None, None))
         elif f.type == "date":
             rows.append((declaration_id, f.id, None, v, None))
-        elif f.type == "yesno":
+        elif f.type in ("yesno", "certify"):
             rows.append((declaration_id, f.id, None, None, "oui" if v else "non"))
         else:
             rows.append((declaration_id, f.id, None, None, v))
@@ -327,7 +327,7 @@ def get(store: Store, account: Account, declaration_id: int) -> Declaration:
 
 def _is_yesno(form_id: str, field_id: str) -> bool:
     form = forms().get(form_id)
-    return bool(form and any(f.id == field_id and f.type == "yesno" for f in form.fields))
+    return bool(form and any(f.id == field_id and f.type in ("yesno", "certify") for f in form.fields))
 
 
 def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_id: int) -> bytes:

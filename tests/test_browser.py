@@ -47,7 +47,7 @@ def click(page: Page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).first.click()
 
 
-def login_and_accept(page: Page, url: str, login: str) -> None:
+def login_and_accept(page: Page, url: str, login: str, heading: str = "Espace ESAT") -> None:
     page.goto(url)
     page.get_by_label("Identifiant").fill(login)
     page.get_by_label("Mot de passe").fill(PASSWORD)
@@ -59,7 +59,7 @@ def login_and_accept(page: Page, url: str, login: str) -> None:
         page.get_by_text("J'ai lu et j'accepte", exact=False).nth(i).click()
         expect(boxes.nth(i)).to_be_checked()
     click(page, "Continuer")
-    expect(page.get_by_role("heading", name="Espace ESAT", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
 def fill_certificat(page: Page, values: dict[str, str]) -> None:

@@ -50,6 +50,7 @@ class Session:
     dialog: str | None = None  # which confirmation dialog is open
     flash: str | None = None  # one-shot information shown on the next page
     memo: dict[Any, Any] = field(default_factory=dict)  # this session's reads, never shared
+    inbox_page: int = 0  # Caf agents: page of the corbeille
 
     # -- selection ---------------------------------------------------------------------------
     def toggle(self, worker_id: int) -> None:

@@ -1,0 +1,130 @@
+"""Corbeille: every declaration received by the Caf, its detail, and its processing."""
+
+from datetime import date
+
+import streamlit as st
+
+from services import backoffice, declarations
+from ui import resources, wizard
+from ui.export import export_buttons
+from ui.state import session
+from ui.text import literal
+
+PAGE = 50
+STATUSES = {"": "Tous les statuts", "a_traiter": "À traiter", "traitee": "Traitées"}
+
+state = session()
+store = resources.store()
+settings = resources.settings()
+agent = state.account
+titles = backoffice.form_titles()
+
+st.title("Corbeille des déclarations")
+notice = state.pop_flash()
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+
+with st.form("inbox_filter", border=True):
+    kind_col, esat_col, status_col = st.columns(3)
+    form_id = kind_col.selectbox(
+        "Type", options=["", *titles], format_func=lambda k: titles.get(k, "Tous les types")
+    )
+    esats = backoffice.esats(store, agent)
+    esat_id = esat_col.selectbox(
+        "ESAT", options=[0, *esats], format_func=lambda i: esats.get(i, "Tous les ESAT")
+    )
+    status = status_col.selectbox("Statut", options=list(STATUSES), format_func=STATUSES.get, index=1)
+    start_col, end_col, _ = st.columns(3)
+    start = start_col.date_input("Reçues du", value=None, format="DD/MM/YYYY", min_value=date(2020, 1, 1))
+    end = end_col.date_input("au", value=None, format="DD/MM/YYYY", min_value=date(2020, 1, 1))
+    st.form_submit_button("Filtrer", icon=":material/filter_alt:")
+
+chosen = backoffice.InboxFilter(form_id or None, esat_id or None, start, end, status or None)
+page = state.inbox_page
+rows, total = backoffice.inbox(store, agent, chosen, limit=PAGE, offset=page * PAGE)
+st.caption(f"{total} déclarations — page {page + 1} sur {max(1, -(-total // PAGE))}")
+
+table = rows[["id", "recu", "type", "esat", "nom", "prenom", "numero_allocataire", "recue_le", "traitee_le"]]
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "id": None,
+        "recu": "N° de reçu",
+        "type": "Type",
+        "esat": "ESAT",
+        "nom": "Nom",
+        "prenom": "Prénom",
+        "numero_allocataire": "N° allocataire",
+        "recue_le": st.column_config.DatetimeColumn("Reçue le", format="DD/MM/YYYY HH:mm"),
+        "traitee_le": st.column_config.DatetimeColumn("Traitée le", format="DD/MM/YYYY HH:mm"),
+    },
+)
+prev_col, next_col, _ = st.columns([1, 1, 4])
+if prev_col.button("Page précédente", disabled=page == 0):
+    state.inbox_page = page - 1
+    st.rerun()
+if next_col.button("Page suivante", disabled=(page + 1) * PAGE >= total):
+    state.inbox_page = page + 1
+    st.rerun()
+export_buttons(table.drop(columns=["id"]), "corbeille", store, agent, key="inbox")
+
+labels = {int(r.id): f"n° {r.recu} — {r.type} — {r.nom} {r.prenom}" for r in table.itertuples()}
+declaration_id = st.selectbox(
+    "Ouvrir une déclaration de cette page",
+    options=list(labels),
+    index=None,
+    format_func=labels.get,
+    placeholder="Choisissez une déclaration",
+    key="inbox_open",
+)
+if declaration_id is not None:
+    info = backoffice.detail(store, agent, declaration_id)
+    decl = declarations.get(store, agent, declaration_id)
+    form = declarations.forms()[decl.form_id]
+    st.subheader(f"{titles[decl.form_id]} — n° {info.receipt_number}")
+    st.write(
+        f"{literal(info.worker)} (n° allocataire {info.allocataire}) — {literal(info.esat)} — "
+        f"reçue le {info.received_at:%d/%m/%Y à %H:%M}"
+    )
+    with st.container(border=True):
+        for label, text in wizard.recap_rows(form, decl.values, {}):
+            left, right = st.columns([3, 2])
+            left.write(label)
+            right.write(f"**{literal(text)}**")
+    st.download_button(
+        "Télécharger le justificatif",
+        data=lambda: declarations.receipt_pdf(store, settings, agent, declaration_id),
+        file_name=f"{info.receipt_number}.pdf",
+        mime="application/pdf",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    if info.processed_at is not None:
+        st.success(
+            f"Traitée le {info.processed_at:%d/%m/%Y à %H:%M} par {literal(info.processed_by or 'un agent')}.",
+            icon=":material/task_alt:",
+        )
+    elif st.button("Marquer comme traitée", type="primary", icon=":material/task_alt:"):
+        backoffice.mark_processed(store, settings, agent, declaration_id)
+        state.flash = f"La déclaration n° {info.receipt_number} est marquée comme traitée."
+        st.rerun()
+
+st.subheader("Délais de traitement")
+delays = backoffice.processing_delays(store, agent)
+for column in ("median_hours", "p90_hours"):
+    delays[column] = delays[column].map(
+        lambda h: "—" if h is None or h != h else f"{h:.1f} h".replace(".", ",")
+    )
+st.dataframe(
+    delays[["type", "processed", "waiting", "median_hours", "p90_hours"]],
+    hide_index=True,
+    column_config={
+        "type": "Type",
+        "processed": st.column_config.NumberColumn("Traitées", format="%d"),
+        "waiting": st.column_config.NumberColumn("En attente", format="%d"),
+        "median_hours": "Délai médian",
+        "p90_hours": "9 sur 10 traitées en moins de",
+    },
+)
