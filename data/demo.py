@@ -1,25 +1,37 @@
 """Deterministic synthetic demo data for the pilot (no Streamlit here).
 
 ``seed_demo`` fills an empty store with two Cafs, about twenty ESATs, their
-sites and partner contracts, the demo accounts, the CGU texts, ~1,900 workers
-and three campaigns of past certificats d'emploi. Every name, number and
-address is made up; the same inputs always give the same rows (one fixed
-``random.Random`` seed, no clock reads: ``today`` is a parameter).
+sites and partner contracts, the demo accounts, the CGU texts, ~1,900 workers,
+three campaigns of past certificats d'emploi and three years of changes of
+situation (departures, rate changes, double activities) that the workers' state
+follows, ~90 % of the pilot Caf's older declarations marked processed, and avis
+on the demo ESAT's declarations. ``seed_national`` does the same at national
+scale (101 Cafs, 1,500 ESATs, 120,000 workers) for load and dashboard
+benchmarks. Every name, number and address is made up; the same inputs always
+give the same rows (fixed ``random.Random`` seeds, no clock reads: ``today`` is
+a parameter).
 
-Run ``python -m data.demo`` to seed the database named by ``ESAT_DB``.
+Run ``python -m data.demo`` to seed the database named by ``ESAT_DB``, or
+``python -m data.demo --national PATH`` to write a national-scale store to PATH.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+import secrets
+import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from data.store import Store, Tx
+from forms import FormDefinition, load_all
+from rules import checks, engine
 from services.passwords import hash_password
 from services.receipts import receipt_number, verification_code
 
@@ -64,7 +76,6 @@ NEIGHBOUR_SHARE_PERCENT = 15  # share of the demo ESAT's workers on the neighbou
 SKIP_PERCENT = 5  # workers without a certificat in a given campaign
 
 FORM_ID = "certificat_emploi"
-FORM_VERSION = 1
 CERTIFICAT_FIELDS = ("remuneration_garantie", "aide_au_poste", "part_esat")
 
 CONTRACT_KINDS = ("convention", "contrat_services", "bulletin_esat")
@@ -370,6 +381,9 @@ class _Worker:
     double_activity: bool = False
     double_activity_since: date | None = None
     reference: bool = False  # one of the two fixed, ordinary workers of the demo ESAT
+    status: str = "ACTIVE"
+    return_date: date | None = None
+    changes: list[_Change] = field(default_factory=list)  # its history, in order
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -384,8 +398,9 @@ class _Worker:
             self.rate_esat,
             self.rate_mo,
             self.double_activity,
-            "ACTIVE",
+            self.status,
             self.double_activity_since,
+            self.return_date,
         )
 
 
@@ -403,6 +418,7 @@ WORKER_COLUMNS = (
     "double_activity",
     "status",
     "double_activity_since",
+    "return_date",
 )
 DECLARATION_COLUMNS = (
     "id",
@@ -418,7 +434,24 @@ DECLARATION_COLUMNS = (
     "campaign",
     "received_at",
     "verification_code",
+    "effective_date",
+    "processed_at",
+    "processed_by",
 )
+ACCOUNT_COLUMNS = (
+    "id",
+    "login",
+    "email",
+    "password_hash",
+    "role",
+    "esat_id",
+    "caf_code",
+    "display_name",
+    "active",
+    "created_at",
+)
+VALUE_COLUMNS = ("declaration_id", "field_id", "number", "day", "text")
+FEEDBACK_COLUMNS = ("id", "declaration_id", "account_id", "rating", "comment", "created_at")
 
 
 class _People:
@@ -590,18 +623,367 @@ def _account_rows(password: str) -> tuple[list[tuple[Any, ...]], dict[int, int]]
     return rows, author
 
 
+# --------------------------------------------------------------------------------------
+# Changes of situation: the last three years of each worker
+# --------------------------------------------------------------------------------------
+
+HISTORY_SEED = SEED + 2
+PROCESSING_SEED = SEED + 3
+FEEDBACK_SEED = SEED + 4
+HISTORY_YEARS = 3
+# Yearly hazards per worker. DOMAIN §6: ~6 % of the headcount leaves each year; 10-20k rate
+# changes a year for 120k workers (ASSUMPTION: 10 %); double activity concerns 1-3 % of the
+# workers (ASSUMPTION for its starts, changes and ends).
+DEPARTURES_PER_YEAR = 0.06
+RATE_CHANGES_PER_YEAR = 0.10
+DOUBLE_STARTS_PER_YEAR = 0.008
+DOUBLE_CHANGES_PER_YEAR = 0.15  # for a worker in double activity
+DOUBLE_ENDS_PER_YEAR = 0.20  # for a worker in double activity
+# The demo ESAT keeps at least 95 % of its workers active: its screens are the ones shown.
+DEMO_ESAT_DEPARTURES_PER_YEAR = 0.012
+# Relative weights of the motifs of rules/listes.yaml (DOMAIN §4: half of the exits go to
+# another medico-social establishment, retirement grows; < 1 %/year to milieu ordinaire).
+# A motif added to the list later gets weight 1.
+MOTIF_WEIGHTS = {
+    "admission_autre_esat": 22,
+    "fin_prise_en_charge": 18,
+    "retraite": 16,
+    "demission": 11,
+    "fin_periode_essai": 8,
+    "emploi_milieu_ordinaire": 7,
+    "entreprise_adaptee": 5,
+    "deces": 3,
+    "conge_parental_education": 4,
+    "conge_presence_parentale": 2,
+    "autre": 4,
+}
+LEAVE_MOTIFS = ("conge_parental_education", "conge_presence_parentale")
+# A double activity that ends with the ESAT side: the worker keeps the outside job.
+DOUBLE_END_MOTIFS = (("emploi_milieu_ordinaire", 70), ("entreprise_adaptee", 20), ("demission", 10))
+RATE_STEPS = tuple(Decimal(r).quantize(CENT) for r in (30, 40, 50, 60, 70, 80, 90, 100))
+DOUBLE_ESAT_STEPS = tuple(Decimal(r).quantize(CENT) for r in (30, 40, 50, 60, 70, 80))
+DOUBLE_MO_STEPS = tuple(Decimal(r).quantize(CENT) for r in (20, 25, 30, 40, 50))
+ZERO = Decimal("0.00")
+
+RATE_CHANGE = "modification_activite"
+DEPARTURE = "depart_esat"
+DOUBLE_START = "debut_double_activite"
+DOUBLE_CHANGE = "modification_double_activite"
+DOUBLE_END = "fin_double_activite"
+CHANGE_FORMS = (RATE_CHANGE, DEPARTURE, DOUBLE_START, DOUBLE_CHANGE, DOUBLE_END)
+
+# Processing by the Caf agents: ~90 % of what is older than 30 days, a few hours to 10 days
+# after receipt; the rest (and everything more recent) waits in the inbox.
+PROCESSED_PERCENT = 90
+PROCESSING_AGE_DAYS = 30
+
+# Avis left right after filing: ~15 % of the demo ESAT's declarations of the last two years.
+FEEDBACK_PERCENT = 15
+FEEDBACK_DAYS = 730
+FEEDBACK_RATING_WEIGHTS = ((5, 50), (4, 32), (3, 10), (2, 5), (1, 3))
+FEEDBACK_EMPTY_PERCENT = 40
+FEEDBACK_COMMENTS = {
+    5: (
+        "Simple et rapide.",
+        "Très clair, merci.",
+        "Rien à redire.",
+        "Bien plus rapide que le formulaire papier.",
+        "Saisie facile, récapitulatif utile.",
+    ),
+    4: (
+        "Pratique. Un rappel avant le 15 janvier serait utile.",
+        "Clair dans l'ensemble.",
+        "Bien, mais la liste des travailleurs est longue.",
+        "Le justificatif PDF est pratique.",
+    ),
+    3: (
+        "Correct, mais il faut chercher le bon formulaire.",
+        "Un peu long quand on a beaucoup de travailleurs.",
+    ),
+    2: (
+        "Je ne savais pas quel motif choisir.",
+        "Les taux avant et après prêtent à confusion.",
+    ),
+    1: (
+        "Impossible de corriger une erreur après l'envoi.",
+        "Trop d'étapes pour un simple changement.",
+    ),
+}
+
+
+@dataclass
+class _Change:
+    """One filed change of situation, and the worker's state once it applies."""
+
+    worker_id: int
+    form_id: str
+    effective: date
+    received: datetime
+    values: dict[str, Any]  # typed values of the visible fields, as ``rules.validate`` returns them
+    rate_esat: Decimal | None  # the worker's ESAT rate once applied
+    status: str
+    return_date: date | None
+
+
+def years_before(day: date, years: int) -> date:
+    """Same day ``years`` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def history_start(today: date) -> date:
+    """First day of the change history: three years before ``today``."""
+    return years_before(today, HISTORY_YEARS)
+
+
+def _office_time(rng: random.Random, day: date) -> datetime:
+    """Office hours in Paris, stored as naive UTC: 07:00-16:59."""
+    return datetime(day.year, day.month, day.day, rng.randint(7, 16), rng.randint(0, 59), rng.randint(0, 59))
+
+
+def _first_of_month(day: date) -> date:
+    """``day`` if it is a first of month, else the first day of the next month."""
+    if day.day == 1:
+        return day
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _motifs() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    values = tuple(o.value for o in checks.reference_list("motifs_depart"))
+    return values, tuple(MOTIF_WEIGHTS.get(v, 1) for v in values)
+
+
+def _rate_change(rng: random.Random, w: _Worker, day: date) -> dict[str, Any]:
+    current = w.rate_esat
+    up = current < RATE_STEPS[-1] and (current <= RATE_STEPS[0] or rng.randint(1, 100) <= 55)
+    new = rng.choice([r for r in RATE_STEPS if (r > current if up else r < current)])
+    return {
+        "sens": "augmentation" if up else "reduction",
+        "date_changement": day,
+        "taux_avant": current,
+        "nouveau_taux": new,
+        "certification": True,
+    }
+
+
+def _departure(
+    rng: random.Random, day: date, motifs: tuple[tuple[str, ...], tuple[int, ...]]
+) -> dict[str, Any]:
+    motif = rng.choices(motifs[0], weights=motifs[1])[0]
+    values: dict[str, Any] = {"date_depart": day, "motif_depart": motif}
+    if motif in LEAVE_MOTIFS:  # expected return: 4 to 30 months later (at most 3 years)
+        values["date_retour_prevue"] = checks.add_months(day, rng.randint(4, 30))
+    return values
+
+
+def _double_start(rng: random.Random, w: _Worker, day: date) -> dict[str, Any] | None:
+    mo = rng.choice(DOUBLE_MO_STEPS)
+    options = [r for r in DOUBLE_ESAT_STEPS if r + mo <= HUNDRED and r <= w.rate_esat]
+    if not options:
+        return None
+    return {
+        "date_debut": day,
+        "taux_esat_avant": w.rate_esat,
+        "taux_esat_apres": rng.choice(options),
+        "taux_milieu_ordinaire": mo,
+    }
+
+
+def _double_change(rng: random.Random, w: _Worker, day: date) -> dict[str, Any]:
+    new = rng.choice([r for r in DOUBLE_ESAT_STEPS if r != w.rate_esat])
+    return {
+        "date_modification": day,
+        "taux_esat_avant": w.rate_esat,
+        "taux_mo_avant": w.rate_mo,
+        "taux_esat_apres": new,
+        "taux_mo_apres": rng.choice([m for m in DOUBLE_MO_STEPS if m + new <= HUNDRED]),
+        "certification": True,
+    }
+
+
+def _double_end(rng: random.Random, w: _Worker, day: date) -> dict[str, Any]:
+    values: dict[str, Any] = {"date_fin": day, "taux_esat_avant": w.rate_esat, "taux_mo_avant": w.rate_mo}
+    if rng.randint(1, 100) <= 60:  # the outside job ends: back to the ESAT only
+        values["taux_esat_apres"] = rng.choice([r for r in RATE_STEPS if r >= (w.rate_esat or ZERO)])
+        values["taux_mo_apres"] = ZERO
+    else:  # the worker leaves the ESAT and keeps (or extends) the outside job
+        mo = w.rate_mo or DOUBLE_MO_STEPS[0]
+        values["taux_esat_apres"] = ZERO
+        values["taux_mo_apres"] = rng.choice([r for r in (mo, Decimal("80.00"), RATE_STEPS[-1]) if r >= mo])
+        values["motif_depart"] = rng.choices(
+            [m for m, _ in DOUBLE_END_MOTIFS], weights=[n for _, n in DOUBLE_END_MOTIFS]
+        )[0]
+    return values
+
+
+def visible_values(form: FormDefinition, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``rules.validate`` returns for this payload: every visible field (None if empty),
+    numbers to the cent (their ``str`` is signed in the verification code)."""
+    shown = {f.id: values.get(f.id) for f in engine.visible_fields(form, values)}
+    return {k: v.quantize(CENT) if isinstance(v, Decimal) else v for k, v in shown.items()}
+
+
+def _history(
+    rng: random.Random,
+    w: _Worker,
+    start: date,
+    end: date,
+    forms: dict[str, FormDefinition],
+    motifs: tuple[tuple[str, ...], tuple[int, ...]],
+    *,
+    departures: float = DEPARTURES_PER_YEAR,
+    double_starts: float = DOUBLE_STARTS_PER_YEAR,
+) -> None:
+    """Draw the worker's changes between ``start`` and ``end`` (excluded) and apply them.
+
+    Events follow yearly hazards that depend on the worker's state; each declaration is
+    filed from 25 days before to 45 days after its date of effect, after the previous one,
+    and only if received before ``end``. The effects are those of the form (``engine``).
+    """
+    day = start
+    last_received = start - timedelta(days=1)
+    while w.status == "ACTIVE":
+        if w.double_activity:
+            hazards = ((DOUBLE_CHANGE, DOUBLE_CHANGES_PER_YEAR), (DOUBLE_END, DOUBLE_ENDS_PER_YEAR))
+        else:
+            hazards = (
+                (DEPARTURE, departures),
+                (RATE_CHANGE, RATE_CHANGES_PER_YEAR),
+                (DOUBLE_START, double_starts),
+            )
+        hazards = tuple(h for h in hazards if h[1] > 0)
+        day += timedelta(days=1 + int(rng.expovariate(sum(h for _, h in hazards)) * 365.25))
+        if day >= end:
+            return
+        kind = rng.choices([k for k, _ in hazards], weights=[h for _, h in hazards])[0]
+        if kind != DEPARTURE:  # rates change on the first of a month
+            day = _first_of_month(day)
+        if kind == DOUBLE_START:
+            day = max(day, date(2023, 1, 1))  # double activity exists since 1 January 2023
+        received_day = max(day + timedelta(days=rng.randint(-25, 45)), last_received + timedelta(days=1))
+        if received_day >= end:
+            return
+        if kind == RATE_CHANGE:
+            payload = _rate_change(rng, w, day)
+        elif kind == DEPARTURE:
+            payload = _departure(rng, day, motifs)
+        elif kind == DOUBLE_START:
+            payload = _double_start(rng, w, day)
+        elif kind == DOUBLE_CHANGE:
+            payload = _double_change(rng, w, day)
+        else:
+            payload = _double_end(rng, w, day)
+        if payload is None:
+            continue
+        form = forms[kind]
+        values = visible_values(form, payload)
+        for column, value in engine.state_changes(form, values).items():
+            setattr(w, column, value)
+        last_received = received_day
+        w.changes.append(
+            _Change(
+                w.id,
+                kind,
+                day,
+                _office_time(rng, received_day),
+                values,
+                w.rate_esat,
+                w.status,
+                w.return_date,
+            )
+        )
+
+
+def _histories(workers: list[_Worker], today: date) -> None:
+    """Changes of the last three years for every worker but the fixed ones of the demo ESAT."""
+    rng = random.Random(HISTORY_SEED)
+    forms, motifs = load_all(), _motifs()
+    start = history_start(today)
+    for w in workers:
+        if w.esat_id == DEMO_ESAT_ID:
+            if w.reference or w.double_activity:
+                continue  # the other tests rely on them as they are
+            _history(
+                rng, w, start, today, forms, motifs, departures=DEMO_ESAT_DEPARTURES_PER_YEAR, double_starts=0
+            )
+        else:
+            _history(rng, w, start, today, forms, motifs)
+
+
+def situation_on(initial_rate: Decimal, changes: Sequence[_Change], day: date) -> tuple[Decimal, bool]:
+    """The worker's ESAT rate on ``day`` and whether they work in the ESAT that day."""
+    rate, present = initial_rate, True
+    for c in changes:
+        if c.effective > day:
+            break
+        rate = c.rate_esat if c.rate_esat is not None else rate
+        present = c.status == "ACTIVE" or (
+            c.status == "ON_LEAVE" and c.return_date is not None and c.return_date <= day
+        )
+    return rate, present
+
+
+def stored_values(form: FormDefinition, declaration_id: int, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """``declaration_value`` rows exactly as ``services.declarations._insert_values`` writes them."""
+    rows = []
+    for f in form.fields:
+        v = values.get(f.id)
+        if v is None:
+            continue
+        if f.type in ("amount", "rate"):
+            rows.append((declaration_id, f.id, v, None, None))
+        elif f.type == "date":
+            rows.append((declaration_id, f.id, None, v, None))
+        elif f.type in ("yesno", "certify"):
+            rows.append((declaration_id, f.id, None, None, "oui" if v else "non"))
+        else:
+            rows.append((declaration_id, f.id, None, None, v))
+    return rows
+
+
+def _processing_delay(rng: random.Random) -> timedelta:
+    """A few hours (same day) to ten days."""
+    pick = rng.randint(1, 100)
+    if pick <= 45:
+        minutes = rng.randint(60, 8 * 60)
+    elif pick <= 85:
+        minutes = rng.randint(8 * 60, 3 * 24 * 60)
+    else:
+        minutes = rng.randint(3 * 24 * 60, 10 * 24 * 60)
+    return timedelta(minutes=minutes)
+
+
+def _feedback_comment(rng: random.Random, rating: int) -> str | None:
+    if rng.randint(1, 100) <= FEEDBACK_EMPTY_PERCENT:
+        return None
+    return rng.choice(FEEDBACK_COMMENTS[rating])
+
+
 def _declarations(
-    workers: list[_Worker], author: dict[int, int], today: date, secret: str
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Past certificats d'emploi and their values, ids in order of receipt.
+    workers: list[_Worker],
+    initial_rates: dict[int, Decimal],
+    author: dict[int, int],
+    agents: dict[str, int],
+    today: date,
+    secret: str,
+    *,
+    campaigns: Sequence[int] | None = None,
+    feedback_esats: Set[int] | None = frozenset({DEMO_ESAT_ID}),
+    feedback_percent: int = FEEDBACK_PERCENT,
+) -> tuple[list[list[Any]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Past certificats and changes, their values and the avis on them; ids in order of receipt.
 
     Each campaign has its own random stream (independent of ``today``); the receipt time
     is drawn over the whole window and certificats dated on or after ``today`` are dropped,
-    so a campaign still open holds the certificats "already sent". The two reference
-    workers never miss a closed campaign and have none in a campaign still open.
+    so a campaign still open holds the certificats "already sent". A worker who had left the
+    ESAT (or was on leave) on 30 November has no certificat for that campaign; the amounts
+    follow the rate in force on that day. The two reference workers never miss a closed
+    campaign and have none in a campaign still open.
     """
-    drafts: list[tuple[datetime, int, int, dict[str, Decimal]]] = []
-    for year in demo_campaigns(today):
+    drafts: list[tuple[datetime, int, int, Any]] = []
+    for year in demo_campaigns(today) if campaigns is None else campaigns:
         rng = random.Random(SEED * 10000 + year)
         smic = smic_monthly(date(year, 11, 1))
         still_open = campaign_window(year)[1] >= today
@@ -613,33 +995,92 @@ def _declarations(
                 skipped = still_open
             if skipped or received.date() >= today:
                 continue
-            drafts.append((received, w.id, year, certificat_amounts(smic, w.rate_esat, rg_bp)))
-    drafts.sort(key=lambda d: (d[0], d[1]))
+            rate, present = situation_on(initial_rates[w.id], w.changes, date(year, 11, 30))
+            if present:
+                drafts.append((received, w.id, 0, (year, certificat_amounts(smic, rate, rg_bp))))
+    for w in workers:
+        drafts.extend((c.received, w.id, 1, c) for c in w.changes)
+    drafts.sort(key=lambda d: (d[0], d[1], d[2]))
     by_id = {w.id: w for w in workers}
-    declarations, values = [], []
-    for decl_id, (received, worker_id, year, amounts) in enumerate(drafts, start=1):
+    forms = load_all()
+    declarations: list[list[Any]] = []
+    values: list[tuple[Any, ...]] = []
+    for decl_id, (received, worker_id, kind, draft) in enumerate(drafts, start=1):
         w = by_id[worker_id]
         receipt = receipt_number(decl_id, received)
-        code = verification_code(secret, receipt, worker_id, amounts)
+        if kind == 0:
+            year, amounts = draft
+            form_id, campaign, effective, key = FORM_ID, year, None, f"{FORM_ID}:{worker_id}:{year}"
+            signed: dict[str, Any] = amounts
+            values.extend((decl_id, f, amounts[f], None, None) for f in CERTIFICAT_FIELDS)
+        else:
+            change: _Change = draft
+            form_id, campaign, effective = change.form_id, None, change.effective
+            key = f"{form_id}:{worker_id}:{effective}"
+            signed = change.values
+            values.extend(stored_values(forms[form_id], decl_id, change.values))
         declarations.append(
-            (
+            [
                 decl_id,
                 receipt,
-                FORM_ID,
-                FORM_VERSION,
+                form_id,
+                forms[form_id].version,
                 worker_id,
                 w.esat_id,
                 w.caf_code,
                 author[w.esat_id],
                 f"demo-{decl_id}",
-                f"{FORM_ID}:{worker_id}:{year}",
-                year,
+                key,
+                campaign,
                 received,
-                code,
-            )
+                verification_code(secret, receipt, worker_id, signed),
+                effective,
+                None,
+                None,
+            ]
         )
-        values.extend((decl_id, field, amounts[field]) for field in CERTIFICAT_FIELDS)
-    return declarations, values
+    _mark_processed(declarations, agents, today)
+    feedback = _feedback(declarations, feedback_esats, today, feedback_percent)
+    return declarations, values, feedback
+
+
+_RECEIVED, _PROCESSED_AT, _PROCESSED_BY = (
+    DECLARATION_COLUMNS.index(c) for c in ("received_at", "processed_at", "processed_by")
+)
+
+
+def _mark_processed(declarations: list[list[Any]], agents: dict[str, int], today: date) -> None:
+    """~90 % of the declarations older than 30 days of each Caf that has an agent: processed."""
+    rng = random.Random(PROCESSING_SEED)
+    limit = datetime.combine(today - timedelta(days=PROCESSING_AGE_DAYS), datetime.min.time())
+    caf = DECLARATION_COLUMNS.index("caf_code")
+    for d in declarations:
+        agent = agents.get(d[caf])
+        if agent is None or d[_RECEIVED] >= limit:
+            continue
+        if rng.randint(1, 100) <= PROCESSED_PERCENT:
+            d[_PROCESSED_AT] = d[_RECEIVED] + _processing_delay(rng)
+            d[_PROCESSED_BY] = agent
+
+
+def _feedback(
+    declarations: list[list[Any]], esat_ids: Set[int] | None, today: date, percent: int
+) -> list[tuple[Any, ...]]:
+    """Avis on ``percent`` % of the declarations of the last two years (of ``esat_ids``)."""
+    rng = random.Random(FEEDBACK_SEED)
+    since = datetime.combine(today - timedelta(days=FEEDBACK_DAYS), datetime.min.time())
+    esat, author = DECLARATION_COLUMNS.index("esat_id"), DECLARATION_COLUMNS.index("author_id")
+    ratings, weights = zip(*FEEDBACK_RATING_WEIGHTS, strict=True)
+    rows: list[tuple[Any, ...]] = []
+    for d in declarations:
+        if d[_RECEIVED] < since or (esat_ids is not None and d[esat] not in esat_ids):
+            continue
+        if rng.randint(1, 100) > percent:
+            continue
+        rating = rng.choices(ratings, weights=weights)[0]
+        created = d[_RECEIVED] + timedelta(minutes=rng.randint(1, 15))
+        rows.append((len(rows) + 1, d[0], d[author], rating, _feedback_comment(rng, rating), created))
+    return rows
 
 
 def is_empty(store: Store) -> bool:
@@ -650,8 +1091,8 @@ def is_empty(store: Store) -> bool:
 def seed_demo(store: Store, *, today: date, password: str, secret: str) -> None:
     """Fill an EMPTY store with the demo pilot data.
 
-    Deterministic: fixed seed (``random.Random(20261201)``); same inputs give the same rows
-    (password hashes aside, which are salted).
+    Deterministic: fixed seeds (``random.Random(20261201)`` and derived ones); same inputs
+    give the same rows (password hashes aside, which are salted).
     """
     if not is_empty(store):
         raise ValueError("seed_demo needs an empty store")
@@ -665,40 +1106,74 @@ def seed_demo(store: Store, *, today: date, password: str, secret: str) -> None:
         share = 10 if rng.randint(1, 100) <= 10 else 0
         workers += _esat_workers(people, esat_id, caf, rng.randint(30, 90), share)
     accounts, author = _account_rows(password)
-    declarations, values = _declarations(workers, author, today, secret)
+    agents = {row[6]: row[0] for row in accounts if row[4] == "agent"}
+    initial_rates = {w.id: w.rate_esat for w in workers}
+    _histories(workers, today)
+    declarations, values, feedback = _declarations(workers, initial_rates, author, agents, today, secret)
 
     with store.transaction() as tx:
-        tx.insert_rows("caf", ("code", "name"), list(CAF_NAMES.items()))
-        tx.insert_rows("esat", ("id", "legal_name", "siret", "caf_code"), esats)
-        tx.insert_rows(
-            "esat_site", ("esat_id", "rank", "finess", "name", "street", "postcode", "city"), sites
+        _insert_all(
+            tx,
+            cafs=list(CAF_NAMES.items()),
+            esats=esats,
+            sites=sites,
+            contracts=contracts,
+            accounts=accounts,
+            workers=[w.row() for w in workers],
+            declarations=declarations,
+            values=values,
+            feedback=feedback,
         )
-        tx.insert_rows("partner_contract", ("esat_id", "kind", "valid_from", "valid_to"), contracts)
-        tx.insert_rows(
-            "account",
-            (
-                "id",
-                "login",
-                "email",
-                "password_hash",
-                "role",
-                "esat_id",
-                "caf_code",
-                "display_name",
-                "active",
-                "created_at",
-            ),
-            accounts,
-        )
-        tx.insert_rows(
-            "cgu_version",
-            ("scope", "version", "title", "body", "published_on"),
-            [(scope, 1, title, body, CGU_PUBLISHED_ON) for scope, (title, body) in CGU_TEXTS.items()],
-        )
-        tx.insert_rows("worker", WORKER_COLUMNS, [w.row() for w in workers])
-        tx.insert_rows("declaration", DECLARATION_COLUMNS, declarations)
-        tx.insert_rows("declaration_value", ("declaration_id", "field_id", "number"), values)
-        _restart_sequence(tx, "declaration_seq", len(declarations) + 1)
+
+
+def _insert(tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``Tx.insert_rows`` in chunks, DECIMAL values passed as text.
+
+    ``insert_rows`` hands DuckDB an object-typed DataFrame whose column type DuckDB infers from
+    a sample: Decimals 80.00 there make it DECIMAL(4,2) and a later 100.00 fails. Text is cast
+    exactly to the column's own DECIMAL type.
+    """
+    for i in range(0, len(rows), INSERT_CHUNK):
+        chunk = [
+            tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows[i : i + INSERT_CHUNK]
+        ]
+        tx.insert_rows(table, columns, chunk)
+
+
+INSERT_CHUNK = 250_000
+
+
+def _insert_all(
+    tx: Tx,
+    *,
+    cafs: Sequence[tuple[str, str]],
+    esats: Sequence[tuple[Any, ...]],
+    sites: Sequence[tuple[Any, ...]],
+    contracts: Sequence[tuple[Any, ...]],
+    accounts: Sequence[tuple[Any, ...]],
+    workers: Sequence[tuple[Any, ...]],
+    declarations: Sequence[Sequence[Any]],
+    values: Sequence[tuple[Any, ...]],
+    feedback: Sequence[tuple[Any, ...]],
+) -> None:
+    """Every generated row, then the sequences moved past the ids used."""
+    _insert(tx, "caf", ("code", "name"), cafs)
+    _insert(tx, "esat", ("id", "legal_name", "siret", "caf_code"), esats)
+    _insert(tx, "esat_site", ("esat_id", "rank", "finess", "name", "street", "postcode", "city"), sites)
+    _insert(tx, "partner_contract", ("esat_id", "kind", "valid_from", "valid_to"), contracts)
+    _insert(tx, "account", ACCOUNT_COLUMNS, accounts)
+    _insert(
+        tx,
+        "cgu_version",
+        ("scope", "version", "title", "body", "published_on"),
+        [(scope, 1, title, body, CGU_PUBLISHED_ON) for scope, (title, body) in CGU_TEXTS.items()],
+    )
+    _insert(tx, "worker", WORKER_COLUMNS, workers)
+    _insert(tx, "declaration", DECLARATION_COLUMNS, declarations)
+    _insert(tx, "declaration_value", VALUE_COLUMNS, values)
+    _insert(tx, "feedback", FEEDBACK_COLUMNS, feedback)
+    _restart_sequence(tx, "declaration_seq", len(declarations) + 1)
+    _restart_sequence(tx, "feedback_seq", len(feedback) + 1)
 
 
 def _restart_sequence(tx: Tx, name: str, start: int) -> None:
@@ -714,13 +1189,268 @@ def summary(store: Store) -> str:
     """One line of counts (never names)."""
     counts = {
         table: store.scalar(f"SELECT count(*) FROM {table}")  # noqa: S608 - constant names
-        for table in ("caf", "esat", "account", "worker", "declaration", "declaration_value")
+        for table in ("caf", "esat", "account", "worker", "declaration", "declaration_value", "feedback")
     }
     return ", ".join(f"{n} {table}" for table, n in counts.items())
 
 
-def main() -> None:
-    """``python -m data.demo``: seed the configured database when it is empty."""
+# --------------------------------------------------------------------------------------
+# National scale (load and dashboard benchmarks)
+# --------------------------------------------------------------------------------------
+
+NATIONAL_SEED = SEED + 100
+# 101 Cafs (DOMAIN §5): one per department, two for the Pyrénées-Atlantiques, none for
+# Mayotte (served by the CSSM). Codes: department + "1" (ASSUMPTION, see PILOT_CAF).
+_DEPARTMENTS_TEXT = """
+01 Ain|02 Aisne|03 Allier|04 Alpes-de-Haute-Provence|05 Hautes-Alpes|06 Alpes-Maritimes
+07 Ardèche|08 Ardennes|09 Ariège|10 Aube|11 Aude|12 Aveyron|13 Bouches-du-Rhône|14 Calvados
+15 Cantal|16 Charente|17 Charente-Maritime|18 Cher|19 Corrèze|2A Corse-du-Sud|2B Haute-Corse
+21 Côte-d'Or|22 Côtes-d'Armor|23 Creuse|24 Dordogne|25 Doubs|26 Drôme|27 Eure|28 Eure-et-Loir
+29 Finistère|30 Gard|31 Haute-Garonne|32 Gers|33 Gironde|34 Hérault|35 Ille-et-Vilaine|36 Indre
+37 Indre-et-Loire|38 Isère|39 Jura|40 Landes|41 Loir-et-Cher|42 Loire|43 Haute-Loire
+44 Loire-Atlantique|45 Loiret|46 Lot|47 Lot-et-Garonne|48 Lozère|49 Maine-et-Loire|50 Manche
+51 Marne|52 Haute-Marne|53 Mayenne|54 Meurthe-et-Moselle|55 Meuse|56 Morbihan|57 Moselle
+58 Nièvre|59 Nord|60 Oise|61 Orne|62 Pas-de-Calais|63 Puy-de-Dôme|64 Pyrénées-Atlantiques
+65 Hautes-Pyrénées|66 Pyrénées-Orientales|67 Bas-Rhin|68 Haut-Rhin|69 Rhône|70 Haute-Saône
+71 Saône-et-Loire|72 Sarthe|73 Savoie|74 Haute-Savoie|75 Paris|76 Seine-Maritime
+77 Seine-et-Marne|78 Yvelines|79 Deux-Sèvres|80 Somme|81 Tarn|82 Tarn-et-Garonne|83 Var
+84 Vaucluse|85 Vendée|86 Vienne|87 Haute-Vienne|88 Vosges|89 Yonne|90 Territoire de Belfort
+91 Essonne|92 Hauts-de-Seine|93 Seine-Saint-Denis|94 Val-de-Marne|95 Val-d'Oise
+971 Guadeloupe|972 Martinique|973 Guyane|974 La Réunion
+"""
+NATIONAL_OTHER_CAF_ESATS = 10  # % of ESATs with some workers on another Caf (DOMAIN §6: 5-15 %)
+NATIONAL_DOUBLE_ACTIVITY = 2  # % of workers in double activity at the start (DOMAIN §6: 1-3 %)
+NATIONAL_FEEDBACK_PERCENT = 3  # avis on 3 % of the declarations of the last two years
+
+
+def _departments() -> list[tuple[str, str]]:
+    items = (i.strip() for i in _DEPARTMENTS_TEXT.replace("\n", "|").split("|"))
+    return [(i.split(" ", 1)[0], i.split(" ", 1)[1]) for i in items if i]
+
+
+def national_cafs() -> list[tuple[str, str]]:
+    """The 101 (code, name) of the national reference table; 441 and 491 as in the demo."""
+    cafs = []
+    for department, name in _departments():
+        if department == "64":
+            cafs += [("641", f"Caf des {name} (Pau)"), ("642", f"Caf des {name} (Bayonne)")]
+            continue
+        (code,) = _caf_codes(department)
+        elided = "l'" if name[0] in "AEIOUYÉÈ" else ""
+        cafs.append((code, CAF_NAMES.get(code) or f"Caf de {elided}{name}"))
+    return cafs
+
+
+def _caf_codes(department: str) -> tuple[str, ...]:
+    if department == "64":
+        return ("641", "642")
+    return (department if len(department) == 3 else department + "1",)
+
+
+def _allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """Positive integers summing to ``total``, in proportion to ``weights``."""
+    count = len(weights)
+    scale = (total - count) / sum(weights)
+    sizes = [1 + int(w * scale) for w in weights]
+    for i in range(total - sum(sizes)):  # the rounding remainder, one each
+        sizes[i % count] += 1
+    return sizes
+
+
+def _national_site(
+    rng: random.Random, esat_id: int, name: str, caf: str, department_name: str
+) -> tuple[Any, ...]:
+    department = caf[:2]
+    if department in ("2A", "2B"):  # Corsica: no Luhn key assumed (DOMAIN §5)
+        finess = department + "".join(str(rng.randint(0, 9)) for _ in range(7))
+        postcode = "20" + f"{rng.randint(0, 999):03d}"
+    else:
+        finess = _finess(rng, department)
+        postcode = (
+            caf if len(caf) == 3 and caf.startswith("97") else department + "0"
+        ) + f"{rng.randint(0, 99):02d}"
+    city = CITIES[department][0][1] if department in CITIES else department_name
+    street = f"{rng.randint(1, 120)} {rng.choice(STREETS)}"
+    return (esat_id, 1, finess, name, street, postcode, city)
+
+
+def seed_national(
+    store: Store,
+    *,
+    today: date,
+    secret: str,
+    esats: int = 1500,
+    workers: int = 120_000,
+    years: int = 3,
+    password: str | None = None,
+) -> dict[str, float]:
+    """Fill an EMPTY store at national scale: ~101 Cafs, ``esats`` ESATs, ``workers`` workers,
+    ``years`` of certificats and changes, processing and avis. Returns the seconds per step.
+
+    Same rules as ``seed_demo`` (the change history, certificats, processing and avis come
+    from the same functions); every Caf has one agent (``agent.<code>@example.org``) and
+    every ESAT one account, all sharing one password hash (argon2 is too slow for 1,600).
+    Without ``password`` nobody can log in. Deterministic apart from that hash.
+    """
+    if not is_empty(store):
+        raise ValueError("seed_national needs an empty store")
+    if esats < 2 or workers < esats or years < 1:
+        raise ValueError("seed_national needs esats >= 2, workers >= esats, years >= 1")
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    rng = random.Random(NATIONAL_SEED)
+    cafs = national_cafs()
+    department_names = {code: name for department, name in _departments() for code in _caf_codes(department)}
+    others = [c for c, _ in cafs if c not in (PILOT_CAF, NEIGHBOUR_CAF)]
+    used = [PILOT_CAF, NEIGHBOUR_CAF, *sorted(rng.sample(others, min(len(cafs), max(2, esats // 3)) - 2))]
+    caf_weights = [rng.lognormvariate(0.0, 0.5) for _ in used]
+    # The pilot Caf is a large one (Loire-Atlantique: ~2 % of the population, twice the mean).
+    caf_weights[0] = 2 * sum(caf_weights) / len(caf_weights)
+    per_caf = _allocate(esats, caf_weights)
+
+    esat_rows, sites, contracts, esat_caf = [], [], [], {}
+    sirets: set[str] = set()
+    esat_id = 0
+    for caf, count in zip(used, per_caf, strict=True):
+        for _ in range(count):
+            esat_id += 1
+            siret = _siret(rng)
+            while siret in sirets:
+                siret = _siret(rng)
+            sirets.add(siret)
+            name = f"{ESAT_NAMES[(esat_id - 1) % len(ESAT_NAMES)]} n° {esat_id}"
+            esat_rows.append((esat_id, name, siret, caf))
+            esat_caf[esat_id] = caf
+            sites.append(_national_site(rng, esat_id, name, caf, department_names[caf]))
+            contracts += [(esat_id, kind, CONTRACT_FROM, None) for kind in CONTRACT_KINDS]
+
+    shared = hash_password(password or secrets.token_urlsafe(24))
+    accounts: list[tuple[Any, ...]] = []
+    agents: dict[str, int] = {}
+    for code, _name in cafs:
+        login = f"agent.{code}@example.org"
+        agents[code] = len(accounts) + 1
+        person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        accounts.append(
+            (agents[code], login, login, shared, "agent", None, code, person, True, ACCOUNT_CREATED_AT)
+        )
+    author: dict[int, int] = {}
+    for esat_id in esat_caf:
+        login = f"esat.{esat_id}@example.org"
+        author[esat_id] = len(accounts) + 1
+        person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        accounts.append(
+            (author[esat_id], login, login, shared, "esat", esat_id, None, person, True, ACCOUNT_CREATED_AT)
+        )
+
+    people = _People(rng)
+    staff: list[_Worker] = []
+    neighbour = {caf: used[(i + 1) % len(used)] for i, caf in enumerate(used)}
+    for esat_id, size in zip(
+        esat_caf, _allocate(workers, [rng.lognormvariate(0.0, 0.45) for _ in range(esats)]), strict=True
+    ):
+        caf = esat_caf[esat_id]
+        share = rng.randint(5, 15) if rng.randint(1, 100) <= NATIONAL_OTHER_CAF_ESATS else 0
+        for _ in range(size):
+            staff.append(people.worker(esat_id, neighbour[caf] if rng.randint(1, 100) <= share else caf))
+    start = years_before(today, years)
+    # Double activities known before the history starts (since: a first of month from 2023 on).
+    since_from = date(2023, 1, 1).toordinal()
+    for w in rng.sample(staff, len(staff) * NATIONAL_DOUBLE_ACTIVITY // 100):
+        mo = rng.choice(DOUBLE_MO_STEPS)
+        w.rate_mo, w.double_activity = mo, True
+        w.rate_esat = rng.choice([r for r in DOUBLE_ESAT_STEPS if r + mo <= HUNDRED])
+        if start.toordinal() > since_from:
+            w.double_activity_since = date.fromordinal(rng.randint(since_from, start.toordinal())).replace(
+                day=1
+            )
+    timings["reference data and workers"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    initial_rates = {w.id: w.rate_esat for w in staff}
+    history_rng, forms, motifs = random.Random(NATIONAL_SEED + 1), load_all(), _motifs()
+    for w in staff:
+        _history(history_rng, w, start, today, forms, motifs)
+    timings["change history"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    last = today.year if date(today.year, 12, 1) < today else today.year - 1
+    declarations, values, feedback = _declarations(
+        staff,
+        initial_rates,
+        author,
+        agents,
+        today,
+        secret,
+        campaigns=list(range(today.year - years, last + 1)),
+        feedback_esats=None,
+        feedback_percent=NATIONAL_FEEDBACK_PERCENT,
+    )
+    timings["declarations"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    with store.transaction() as tx:
+        _insert_all(
+            tx,
+            cafs=cafs,
+            esats=esat_rows,
+            sites=sites,
+            contracts=contracts,
+            accounts=accounts,
+            workers=[w.row() for w in staff],
+            declarations=declarations,
+            values=values,
+            feedback=feedback,
+        )
+    timings["insert"] = time.perf_counter() - clock
+    return timings
+
+
+# --------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------
+
+
+def _seed_national_file(path: Path, esats: int, workers: int, years: int) -> int:
+    from services.config import load_settings
+
+    if path.exists() and (path.is_dir() or path.stat().st_size > 0):
+        print(f"Refused: {path} exists and is not empty.", file=sys.stderr)
+        return 2
+    path.unlink(missing_ok=True)
+    settings = load_settings()
+    started = time.perf_counter()
+    store = Store(str(path))
+    try:
+        timings = seed_national(
+            store,
+            today=settings.today or date.today(),
+            secret=settings.secret,
+            esats=esats,
+            workers=workers,
+            years=years,
+            password=settings.demo_password,
+        )
+        elapsed = time.perf_counter() - started
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
+        print(f"National store seeded in {elapsed:.1f} s ({steps}): {summary(store)}")
+    finally:
+        store.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m data.demo``: seed the configured database when it is empty;
+    ``python -m data.demo --national PATH``: write a national-scale store to PATH."""
+    parser = argparse.ArgumentParser(prog="python -m data.demo", description=main.__doc__)
+    parser.add_argument("--national", metavar="PATH", type=Path, help="write a national-scale store to PATH")
+    parser.add_argument("--esats", type=int, default=1500)
+    parser.add_argument("--workers", type=int, default=120_000)
+    parser.add_argument("--years", type=int, default=3)
+    args = parser.parse_args(list(argv or []))
+    if args.national is not None:
+        return _seed_national_file(args.national, args.esats, args.workers, args.years)
+
     from services.config import load_settings
 
     settings = load_settings()
@@ -740,7 +1470,8 @@ def main() -> None:
             print(f"Store not empty, nothing seeded: {summary(store)}")
     finally:
         store.close()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

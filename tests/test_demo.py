@@ -6,11 +6,14 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from data import demo
 from data.store import Store
+from forms import load_all
+from rules import engine, validate
 from services.passwords import verify_password
 from services.receipts import receipt_number, verification_code
 
@@ -106,7 +109,7 @@ def test_cgu_published_not_accepted(store: Store) -> None:
         ("mcp", 1, date(2026, 1, 1)),
     ]
     assert all(r["title"] and len(r["body"]) > 300 for r in rows)
-    for table in ("cgu_acceptance", "feedback", "outbox", "audit_log"):
+    for table in ("cgu_acceptance", "outbox", "audit_log"):
         assert store.scalar(f"SELECT count(*) FROM {table}") == 0, table
 
 
@@ -172,7 +175,8 @@ def test_demo_esat_couples(store: Store) -> None:
 
 def test_double_activity(store: Store) -> None:
     rows = store.all("SELECT * FROM worker WHERE double_activity")
-    assert 1 <= len(rows) <= 20
+    workers = store.scalar("SELECT count(*) FROM worker")
+    assert 0.01 * workers <= len(rows) <= 0.03 * workers  # DOMAIN §6: 1-3 %
     assert any(r["esat_id"] == _esat_id(store, "esat.demo@example.org") for r in rows)
     for r in rows:
         assert Decimal(20) <= r["rate_mo"] <= Decimal(50)
@@ -181,9 +185,13 @@ def test_double_activity(store: Store) -> None:
 
 
 def test_ordinary_workers(store: Store) -> None:
-    rows = store.all("SELECT rate_esat, rate_mo, status FROM worker WHERE NOT double_activity")
-    assert {r["rate_esat"] for r in rows} == {Decimal(100), Decimal(80), Decimal(50)}
-    assert all(r["rate_mo"] is None and r["status"] == "ACTIVE" for r in rows)
+    rows = store.all(
+        "SELECT rate_esat, rate_mo, status FROM worker WHERE NOT double_activity AND status = 'ACTIVE'"
+    )
+    rates = {r["rate_esat"] for r in rows}
+    assert {Decimal(100), Decimal(80), Decimal(50)} <= rates <= set(demo.RATE_STEPS)
+    # rate_mo is NULL, or 0 once a double activity ended with the outside job.
+    assert all(r["rate_mo"] in (None, Decimal(0)) for r in rows)
     full_time = sum(r["rate_esat"] == Decimal(100) for r in rows)
     assert full_time > len(rows) / 2
 
@@ -244,7 +252,7 @@ def test_first_two_pilot_workers_are_ordinary(any_store: tuple[Store, date]) -> 
             for r in s.all(
                 "SELECT campaign FROM declaration WHERE worker_id = ? ORDER BY campaign", [w["id"]]
             )
-        ]
+        ]  # certificats only: no change of situation for the reference workers
         # A certificat in every closed campaign, none in a campaign still open.
         closed = [y for y in demo.demo_campaigns(today) if demo.campaign_window(y)[1] < today]
         assert campaigns == closed
@@ -256,13 +264,26 @@ def test_first_two_pilot_workers_are_ordinary(any_store: tuple[Store, date]) -> 
 def test_campaigns(store: Store, store_open: Store) -> None:
     def counts(s: Store) -> dict[int, int]:
         return {
-            r["campaign"]: r["n"] for r in s.all("SELECT campaign, count(*) AS n FROM declaration GROUP BY 1")
+            r["campaign"]: r["n"]
+            for r in s.all(
+                "SELECT campaign, count(*) AS n FROM declaration WHERE form_id = 'certificat_emploi' GROUP BY 1"
+            )
         }
 
     workers = store.scalar("SELECT count(*) FROM worker")
+    assert store.scalar("SELECT count(*) FROM declaration WHERE campaign IS NULL") == store.scalar(
+        "SELECT count(*) FROM declaration WHERE form_id <> 'certificat_emploi'"
+    )
     closed = counts(store)
     assert sorted(closed) == [2023, 2024, 2025]
-    assert all(0.9 * workers <= n < workers for n in closed.values())  # ~5 % skipped
+    for year, n in closed.items():
+        # ~5 % skipped, and none for those who had left the ESAT by 30 November.
+        gone = store.scalar(
+            "SELECT count(*) FROM v_change WHERE effective_date <= ? AND (form_id = 'depart_esat' "
+            "OR (form_id = 'fin_double_activite' AND motif_depart IS NOT NULL))",
+            [date(year, 11, 30)],
+        )
+        assert 0.9 * (workers - gone) <= n < workers - gone / 2, year
     opened = counts(store_open)
     assert sorted(opened) == [2024, 2025, 2026]
     assert 0 < opened[2026] < opened[2025]  # only those already sent by 10 January
@@ -273,7 +294,8 @@ def test_campaigns(store: Store, store_open: Store) -> None:
 def test_received_inside_window_and_before_today(any_store: tuple[Store, date]) -> None:
     s, today = any_store
     for r in s.all(
-        "SELECT campaign, min(received_at) AS lo, max(received_at) AS hi FROM declaration GROUP BY 1"
+        "SELECT campaign, min(received_at) AS lo, max(received_at) AS hi FROM declaration "
+        "WHERE campaign IS NOT NULL GROUP BY 1"
     ):
         first, last = demo.campaign_window(r["campaign"])
         assert r["lo"] >= datetime.combine(first, datetime.min.time())
@@ -281,10 +303,10 @@ def test_received_inside_window_and_before_today(any_store: tuple[Store, date]) 
     assert s.scalar("SELECT count(*) FROM declaration WHERE received_at >= ?", [today]) == 0
     # Peak before the 15 January deadline.
     early = s.scalar(
-        "SELECT count(*) FROM declaration WHERE month(received_at) IN (12, 1) AND NOT "
+        "SELECT count(*) FROM v_certificat WHERE month(received_at) IN (12, 1) AND NOT "
         "(month(received_at) = 1 AND day(received_at) >= 15)"
     )
-    assert early > s.scalar("SELECT count(*) FROM declaration") / 2
+    assert early > s.scalar("SELECT count(*) FROM v_certificat") / 2
 
 
 def test_history_older_and_within_two_years(any_store: tuple[Store, date]) -> None:
@@ -301,9 +323,16 @@ def test_declaration_columns(any_store: tuple[Store, date]) -> None:
     )
     assert len(rows) == s.scalar("SELECT count(*) FROM declaration")
     authors = {r["esat_id"]: r["id"] for r in s.all("SELECT id, esat_id FROM account WHERE role = 'esat'")}
+    forms = load_all()
     for r in rows:
-        assert r["form_id"] == "certificat_emploi" and r["form_version"] == 1
-        assert r["natural_key"] == f"certificat_emploi:{r['worker_id']}:{r['campaign']}"
+        assert r["form_version"] == forms[r["form_id"]].version
+        if r["form_id"] == "certificat_emploi":
+            assert r["natural_key"] == f"certificat_emploi:{r['worker_id']}:{r['campaign']}"
+            assert r["effective_date"] is None
+        else:
+            assert r["form_id"] in demo.CHANGE_FORMS and forms[r["form_id"]].unique_per == "effective_date"
+            assert r["campaign"] is None and r["effective_date"] is not None
+            assert r["natural_key"] == f"{r['form_id']}:{r['worker_id']}:{r['effective_date']}"
         assert r["idempotency_key"] == f"demo-{r['id']}"
         assert r["receipt_number"] == receipt_number(r["id"], r["received_at"])
         assert (r["caf_code"], r["esat_id"]) == (r["w_caf"], r["w_esat"])
@@ -314,8 +343,12 @@ def test_declaration_columns(any_store: tuple[Store, date]) -> None:
 
 
 def _values(s: Store) -> dict[int, dict[str, Decimal]]:
+    """The certificats' values."""
     values: dict[int, dict[str, Decimal]] = {}
-    for r in s.all("SELECT declaration_id, field_id, number, day, text FROM declaration_value"):
+    for r in s.all(
+        "SELECT v.declaration_id, v.field_id, v.number, v.day, v.text FROM declaration_value v "
+        "JOIN declaration d ON d.id = v.declaration_id WHERE d.form_id = 'certificat_emploi'"
+    ):
         assert r["day"] is None and r["text"] is None
         values.setdefault(r["declaration_id"], {})[r["field_id"]] = r["number"]
     return values
@@ -324,7 +357,9 @@ def _values(s: Store) -> dict[int, dict[str, Decimal]]:
 def test_verification_codes_recompute(any_store: tuple[Store, date]) -> None:
     s, _today = any_store
     values = _values(s)
-    declarations = s.all("SELECT id, receipt_number, worker_id, verification_code FROM declaration")
+    declarations = s.all(
+        "SELECT id, receipt_number, worker_id, verification_code FROM declaration WHERE form_id = 'certificat_emploi'"
+    )
     assert len(declarations) == len(values)
     for d in declarations:
         expected = verification_code(SECRET, d["receipt_number"], d["worker_id"], values[d["id"]])
@@ -334,14 +369,16 @@ def test_verification_codes_recompute(any_store: tuple[Store, date]) -> None:
 
 def test_amounts_are_coherent(store: Store) -> None:
     values = _values(store)
-    rows = store.all(
-        "SELECT d.id, d.campaign, w.rate_esat FROM declaration d JOIN worker w ON w.id = d.worker_id"
-    )
+    replayed = _replay(store)
+    rows = store.all("SELECT id, worker_id, campaign FROM v_certificat")
     for r in rows:
         v = values[r["id"]]
         assert set(v) == {"remuneration_garantie", "aide_au_poste", "part_esat"}
         smic = demo.smic_monthly(date(r["campaign"], 11, 1))
-        share = r["rate_esat"] / 100
+        # The rate in force on 30 November; the worker was in the ESAT that day.
+        rate, present = replayed[r["worker_id"]].on(date(r["campaign"], 11, 30))
+        assert present, r
+        share = rate / 100
         rg, aide, part = v["remuneration_garantie"], v["aide_au_poste"], v["part_esat"]
         assert all(x == x.quantize(Decimal("0.01")) for x in v.values())
         assert aide <= rg and part == rg - aide
@@ -361,10 +398,11 @@ def test_smic_table() -> None:
     assert demo.smic_monthly(date(2026, 11, 1)) == Decimal("1867.02")
 
 
-def test_sequence_continues_after_max_id(store_open: Store) -> None:
+def test_sequences_continue_after_max_id(store_open: Store) -> None:
     # store_open only: nextval would consume a value that other tests do not look at.
-    expected = store_open.scalar("SELECT max(id) FROM declaration") + 1
-    assert store_open.scalar("SELECT nextval('declaration_seq')") == expected
+    for table, sequence in (("declaration", "declaration_seq"), ("feedback", "feedback_seq")):
+        expected = store_open.scalar(f"SELECT max(id) FROM {table}") + 1
+        assert store_open.scalar(f"SELECT nextval('{sequence}')") == expected, sequence
 
 
 # --- determinism, emptiness, entry point ------------------------------------------------
@@ -377,6 +415,7 @@ def test_deterministic(store: Store) -> None:
             ("worker", "id"),
             ("declaration", "id"),
             ("declaration_value", "declaration_id, field_id"),
+            ("feedback", "id"),
             ("esat", "id"),
             ("esat_site", "esat_id, rank"),
         ):
@@ -386,8 +425,12 @@ def test_deterministic(store: Store) -> None:
         again.close()
 
 
-def test_workers_do_not_depend_on_today(store: Store, store_open: Store) -> None:
-    sql = "SELECT * FROM worker ORDER BY id"
+def test_worker_identities_do_not_depend_on_today(store: Store, store_open: Store) -> None:
+    # Their state does: it follows the changes filed before ``today``.
+    sql = (
+        "SELECT id, caf_code, allocataire, person_role, last_name, first_name, birth_date, esat_id "
+        "FROM worker ORDER BY id"
+    )
     assert store.all(sql) == store_open.all(sql)
 
 
@@ -429,3 +472,444 @@ def test_main_seeds_once(
         assert s.scalar("SELECT count(*) FROM worker") == counts[0]
     finally:
         s.close()
+
+
+# --- changes of situation ---------------------------------------------------------------
+
+RATE_FIELDS = {"taux_avant": "nouveau_taux", "taux_esat_avant": "taux_esat_apres"}
+
+
+class _Timeline:
+    """A worker's state over time, rebuilt from the stored change declarations only."""
+
+    def __init__(self, initial_rate: Decimal) -> None:
+        self.initial_rate = initial_rate
+        self.steps: list[tuple[date, Decimal, str, date | None]] = []  # effective, rate, status, return
+
+    def on(self, day: date) -> tuple[Decimal, bool]:
+        rate, present = self.initial_rate, True
+        for effective, after, status, back in self.steps:
+            if effective > day:
+                break
+            rate = after
+            present = status == "ACTIVE" or (status == "ON_LEAVE" and back is not None and back <= day)
+        return rate, present
+
+
+def _changes(s: Store) -> dict[int, list[dict[str, Any]]]:
+    """Change declarations per worker, in order of receipt, with their payload as stored."""
+    by_worker: dict[int, list[dict[str, Any]]] = {}
+    rows = s.all("SELECT * FROM declaration WHERE form_id <> 'certificat_emploi' ORDER BY worker_id, id")
+    payloads: dict[int, dict[str, Any]] = {}
+    for v in s.all(
+        "SELECT v.* FROM declaration_value v JOIN declaration d ON d.id = v.declaration_id "
+        "WHERE d.form_id <> 'certificat_emploi'"
+    ):
+        value = v["number"] if v["number"] is not None else v["day"] if v["day"] is not None else v["text"]
+        payloads.setdefault(v["declaration_id"], {})[v["field_id"]] = value
+    for r in rows:
+        r["payload"] = payloads[r["id"]]
+        by_worker.setdefault(r["worker_id"], []).append(r)
+    return by_worker
+
+
+def _replay(s: Store, secret: str = SECRET) -> dict[int, _Timeline]:
+    """Validate every change with what the Caf knew when it was filed, apply its effects, and
+    check that the worker's stored state is the result. Returns each worker's timeline."""
+    forms = load_all()
+    workers = {w["id"]: w for w in s.all("SELECT * FROM worker")}
+    timelines: dict[int, _Timeline] = {}
+    for worker_id, w in workers.items():
+        changes = _changes_cache(s).get(worker_id, [])
+        toggles = sum(c["form_id"] in ("debut_double_activite", "fin_double_activite") for c in changes)
+        state: dict[str, Any] = {
+            "rate_esat": w["rate_esat"],
+            "rate_mo": w["rate_mo"],
+            "double_activity": w["double_activity"] != (toggles % 2 == 1),
+            "double_activity_since": w["double_activity_since"] if toggles == 0 else None,
+            "status": "ACTIVE",
+            "return_date": None,
+        }
+        first_rate = next((c["payload"][f] for c in changes for f in RATE_FIELDS if f in c["payload"]), None)
+        if first_rate is not None:
+            state["rate_esat"] = first_rate
+        first_mo = next(
+            (c["payload"]["taux_mo_avant"] for c in changes if "taux_mo_avant" in c["payload"]), None
+        )
+        if changes and state["double_activity"] is False:
+            state["rate_mo"] = None
+        elif first_mo is not None:
+            state["rate_mo"] = first_mo
+        timeline = timelines[worker_id] = _Timeline(state["rate_esat"])
+        last_change: date | None = None
+        for c in changes:
+            form = forms[c["form_id"]]
+            on = c["received_at"].date()
+            context = {**state, "last_change_date": last_change}
+            report = validate(form, c["payload"], on, context)
+            assert report.valid and not report.warnings, (c["id"], report.as_json())
+            assert c["effective_date"] == report.values[form.effective_date]
+            assert c["verification_code"] == verification_code(
+                secret, c["receipt_number"], worker_id, report.values
+            ), c["id"]
+            state.update(engine.state_changes(form, report.values))
+            last_change = c["effective_date"]
+            timeline.steps.append(
+                (c["effective_date"], state["rate_esat"], state["status"], state["return_date"])
+            )
+        final = {k: w[k] for k in state}
+        assert state == final, (worker_id, state, final)
+    return timelines
+
+
+_CHANGES: dict[int, dict[int, list[dict[str, Any]]]] = {}
+
+
+def _changes_cache(s: Store) -> dict[int, list[dict[str, Any]]]:
+    if id(s) not in _CHANGES:
+        _CHANGES[id(s)] = _changes(s)
+    return _CHANGES[id(s)]
+
+
+def test_changes_are_valid_and_explain_the_worker_states(any_store: tuple[Store, date]) -> None:
+    s, _today = any_store
+    timelines = _replay(s)
+    assert sum(len(t.steps) for t in timelines.values()) == s.scalar(
+        "SELECT count(*) FROM declaration WHERE form_id <> 'certificat_emploi'"
+    )
+
+
+def test_changes_cover_the_last_three_years(any_store: tuple[Store, date]) -> None:
+    s, today = any_store
+    first, last = s.one(
+        "SELECT min(received_at) AS first, max(received_at) AS last FROM declaration "
+        "WHERE form_id <> 'certificat_emploi'"
+    ).values()
+    start = demo.history_start(today)
+    assert start <= first.date() < start + timedelta(days=60)
+    assert today - timedelta(days=60) < last.date() < today
+
+
+def test_change_volumes_follow_the_domain_figures(store: Store) -> None:
+    counts = {
+        r["form_id"]: r["n"] for r in store.all("SELECT form_id, count(*) AS n FROM v_change GROUP BY 1")
+    }
+    assert set(counts) == set(demo.CHANGE_FORMS)
+    others = store.scalar("SELECT count(*) FROM worker WHERE esat_id <> ?", [demo.DEMO_ESAT_ID])
+    departures = store.scalar(
+        "SELECT count(*) FROM v_change WHERE esat_id <> ? AND motif_depart IS NOT NULL", [demo.DEMO_ESAT_ID]
+    )
+    assert 0.04 <= departures / others / 3 <= 0.08  # ~6 % a year (DOMAIN §6)
+    workers = store.scalar("SELECT count(*) FROM worker")
+    assert 0.07 <= counts["modification_activite"] / workers / 3 <= 0.13  # ~10 % a year
+    assert counts["debut_double_activite"] >= 10
+    assert counts["fin_double_activite"] >= 2 and counts["modification_double_activite"] >= 2
+
+
+def test_change_values(store: Store) -> None:
+    motifs = {o.value for o in demo.checks.reference_list("motifs_depart")}
+    used = {r["motif_depart"] for r in store.all("SELECT DISTINCT motif_depart FROM v_change")}
+    assert used - {None} <= motifs
+    assert set(demo.LEAVE_MOTIFS) <= used and len(used) >= 8
+    for r in store.all("SELECT * FROM v_change WHERE form_id = 'modification_activite'"):
+        assert r["rate_before"] != r["rate_after"]
+    sens = store.all(
+        "SELECT v.text AS sens, c.rate_before, c.rate_after FROM v_change c "
+        "JOIN declaration_value v ON v.declaration_id = c.id AND v.field_id = 'sens'"
+    )
+    assert {r["sens"] for r in sens} == {"augmentation", "reduction"}
+    for r in sens:
+        assert (r["rate_after"] > r["rate_before"]) == (r["sens"] == "augmentation")
+    # Stored as services.declarations._insert_values does: by field type.
+    forms = load_all()
+    for r in store.all(
+        "SELECT d.form_id, v.* FROM declaration_value v JOIN declaration d ON d.id = v.declaration_id "
+        "WHERE d.form_id <> 'certificat_emploi'"
+    ):
+        kind = forms[r["form_id"]].field(r["field_id"]).type
+        filled = {c for c in ("number", "day", "text") if r[c] is not None}
+        assert filled == {{"rate": "number", "date": "day"}.get(kind, "text")}, r
+        if kind == "certify":
+            assert r["text"] == "oui"
+    # A congé, and only a congé, has an expected return date.
+    returns = store.all(
+        "SELECT c.motif_depart, v.day FROM v_change c LEFT JOIN declaration_value v "
+        "ON v.declaration_id = c.id AND v.field_id = 'date_retour_prevue' WHERE c.motif_depart IS NOT NULL"
+    )
+    for r in returns:
+        assert (r["day"] is not None) == (r["motif_depart"] in demo.LEAVE_MOTIFS)
+
+
+def test_latest_change_sets_the_worker_status(any_store: tuple[Store, date]) -> None:
+    s, _today = any_store
+    rows = s.all(
+        "SELECT w.id, w.status, w.return_date, c.form_id, c.motif_depart, v.day AS back "
+        "FROM worker w JOIN (SELECT *, row_number() OVER (PARTITION BY worker_id ORDER BY id DESC) AS k "
+        "FROM declaration WHERE form_id <> 'certificat_emploi') d ON d.worker_id = w.id AND d.k = 1 "
+        "JOIN v_change c ON c.id = d.id "
+        "LEFT JOIN declaration_value v ON v.declaration_id = d.id AND v.field_id = 'date_retour_prevue'"
+    )
+    assert rows
+    for r in rows:
+        if r["motif_depart"] in demo.LEAVE_MOTIFS:
+            assert (r["status"], r["return_date"]) == ("ON_LEAVE", r["back"])
+        elif r["motif_depart"] is not None:
+            assert (r["status"], r["return_date"]) == ("LEFT", None)
+        else:
+            assert r["status"] == "ACTIVE"
+    # Whoever is not active got there through a declaration.
+    assert (
+        s.scalar(
+            "SELECT count(*) FROM worker w WHERE status <> 'ACTIVE' AND NOT EXISTS "
+            "(SELECT 1 FROM v_change c WHERE c.motif_depart IS NOT NULL AND c.id IN "
+            "(SELECT id FROM declaration WHERE worker_id = w.id))"
+        )
+        == 0
+    )
+
+
+def test_demo_esat_reference_and_double_activity_workers_untouched(any_store: tuple[Store, date]) -> None:
+    s, _today = any_store
+    fixed = s.all(
+        "SELECT * FROM worker WHERE esat_id = ? AND (id IN (1, 2) OR double_activity)", [demo.DEMO_ESAT_ID]
+    )
+    assert len(fixed) == 2 + demo.DEMO_DOUBLE_ACTIVITY
+    for w in fixed:
+        assert w["status"] == "ACTIVE" and w["return_date"] is None
+        assert (
+            s.scalar(
+                "SELECT count(*) FROM declaration WHERE worker_id = ? AND form_id <> 'certificat_emploi'",
+                [w["id"]],
+            )
+            == 0
+        )
+        if w["double_activity"]:
+            assert w["double_activity_since"] == date(2024, 1 + w["id"] % 12, 1)
+    assert {(w["id"], w["rate_esat"]) for w in fixed if w["id"] in (1, 2)} == {
+        (1, Decimal(100)),
+        (2, Decimal(80)),
+    }
+    # No new double activity in the demo ESAT, and >= 95 % of its workers still active.
+    assert (
+        s.scalar(
+            "SELECT count(*) FROM declaration WHERE esat_id = ? AND form_id = 'debut_double_activite'",
+            [demo.DEMO_ESAT_ID],
+        )
+        == 0
+    )
+    active, total = s.one(
+        "SELECT count(*) FILTER (WHERE status = 'ACTIVE') AS a, count(*) AS n FROM worker WHERE esat_id = ?",
+        [demo.DEMO_ESAT_ID],
+    ).values()
+    assert active >= 0.95 * total
+    assert s.scalar("SELECT count(*) FROM declaration WHERE esat_id = ? AND form_id = 'depart_esat'", [1]) > 0
+
+
+# --- processing and avis ----------------------------------------------------------------
+
+
+def test_processing_by_the_pilot_caf(any_store: tuple[Store, date]) -> None:
+    s, today = any_store
+    agent = s.scalar("SELECT id FROM account WHERE role = 'agent' AND caf_code = ?", [demo.PILOT_CAF])
+    limit = datetime.combine(today - timedelta(days=30), datetime.min.time())
+    old, done = s.one(
+        "SELECT count(*) AS n, count(processed_at) AS p FROM declaration WHERE caf_code = ? AND received_at < ?",
+        [demo.PILOT_CAF, limit],
+    ).values()
+    assert 0.80 <= done / old <= 0.95
+    # Nothing more recent, nothing for a Caf without an agent account.
+    assert s.scalar("SELECT count(processed_at) FROM declaration WHERE received_at >= ?", [limit]) == 0
+    assert s.scalar("SELECT count(processed_at) FROM declaration WHERE caf_code <> ?", [demo.PILOT_CAF]) == 0
+    assert (
+        s.scalar("SELECT count(*) FROM declaration WHERE (processed_at IS NULL) <> (processed_by IS NULL)")
+        == 0
+    )
+    rows = s.all(
+        "SELECT received_at, processed_at, processed_by FROM declaration WHERE processed_at IS NOT NULL"
+    )
+    for r in rows:
+        assert r["processed_by"] == agent
+        assert timedelta(hours=1) <= r["processed_at"] - r["received_at"] <= timedelta(days=10)
+        assert r["processed_at"].date() < today
+    # Every type of declaration is processed.
+    assert {
+        r["form_id"] for r in s.all("SELECT DISTINCT form_id FROM declaration WHERE processed_at IS NOT NULL")
+    } == {
+        "certificat_emploi",
+        *demo.CHANGE_FORMS,
+    }
+
+
+def test_feedback(any_store: tuple[Store, date]) -> None:
+    s, today = any_store
+    rows = s.all(
+        "SELECT f.*, d.esat_id, d.author_id, d.received_at FROM feedback f JOIN declaration d ON d.id = f.declaration_id"
+    )
+    since = datetime.combine(today - timedelta(days=730), datetime.min.time())
+    eligible = s.scalar(
+        "SELECT count(*) FROM declaration WHERE esat_id = ? AND received_at >= ?", [demo.DEMO_ESAT_ID, since]
+    )
+    assert 0.10 <= len(rows) / eligible <= 0.20
+    assert len(rows) == s.scalar("SELECT count(*) FROM feedback")  # each on an existing declaration
+    ratings = [r["rating"] for r in rows]
+    assert set(ratings) <= {1, 2, 3, 4, 5} and sum(ratings) / len(ratings) >= 3.8
+    assert sum(r >= 4 for r in ratings) >= 0.7 * len(ratings)
+    comments = [r["comment"] for r in rows]
+    assert 0.2 * len(rows) <= comments.count(None) <= 0.6 * len(rows)
+    assert all(c is None or 0 < len(c) <= 100 for c in comments)
+    for r in rows:
+        assert r["esat_id"] == demo.DEMO_ESAT_ID and r["received_at"] >= since
+        assert r["account_id"] == r["author_id"]
+        assert r["received_at"] < r["created_at"] <= r["received_at"] + timedelta(minutes=15)
+    assert [r["id"] for r in s.all("SELECT id FROM feedback ORDER BY id")] == list(range(1, len(rows) + 1))
+
+
+# --- national scale ---------------------------------------------------------------------
+
+NATIONAL = {"esats": 30, "workers": 2000, "years": 2}
+
+
+def _national() -> Store:
+    s = Store(":memory:")
+    demo.seed_national(s, today=TODAY, secret=SECRET, **NATIONAL)
+    return s
+
+
+@pytest.fixture(scope="module")
+def national() -> Iterator[Store]:
+    s = _national()
+    yield s
+    s.close()
+
+
+def test_national_reference_data(national: Store) -> None:
+    cafs = {r["code"]: r["name"] for r in national.all("SELECT * FROM caf")}
+    assert len(cafs) == 101 and all(len(code) == 3 for code in cafs)
+    assert cafs[demo.PILOT_CAF] == demo.CAF_NAMES[demo.PILOT_CAF]
+    assert cafs[demo.NEIGHBOUR_CAF] == demo.CAF_NAMES[demo.NEIGHBOUR_CAF]
+    assert {"751", "2A1", "641", "642", "974"} <= set(cafs)
+    assert national.scalar("SELECT count(*) FROM esat") == NATIONAL["esats"]
+    assert {r["caf_code"] for r in national.all("SELECT DISTINCT caf_code FROM esat")} >= {
+        demo.PILOT_CAF,
+        demo.NEIGHBOUR_CAF,
+    }
+    assert national.scalar("SELECT count(*) FROM esat e WHERE caf_code NOT IN (SELECT code FROM caf)") == 0
+    agents = national.all("SELECT login, caf_code FROM account WHERE role = 'agent'")
+    assert sorted(a["caf_code"] for a in agents) == sorted(cafs)
+    assert all(a["login"] == f"agent.{a['caf_code']}@example.org" for a in agents)
+    assert (
+        national.scalar("SELECT count(DISTINCT esat_id) FROM account WHERE role = 'esat'")
+        == NATIONAL["esats"]
+    )
+    assert national.scalar("SELECT count(DISTINCT password_hash) FROM account") == 1  # one hash reused
+
+
+def test_national_counts(national: Store) -> None:
+    workers = national.scalar("SELECT count(*) FROM worker")
+    assert workers == NATIONAL["workers"]
+    per_campaign = {
+        r["campaign"]: r["n"]
+        for r in national.all("SELECT campaign, count(*) AS n FROM v_certificat GROUP BY 1")
+    }
+    assert sorted(per_campaign) == [TODAY.year - 2, TODAY.year - 1]
+    assert all(0.8 * workers <= n < workers for n in per_campaign.values())
+    # At most one certificat per worker and campaign; three values each.
+    assert (
+        national.scalar(
+            "SELECT count(*) FROM (SELECT worker_id, campaign FROM v_certificat GROUP BY ALL HAVING count(*) > 1)"
+        )
+        == 0
+    )
+    assert national.scalar(
+        "SELECT count(*) FROM declaration_value v JOIN v_certificat c ON c.id = v.declaration_id"
+    ) == 3 * sum(per_campaign.values())
+    # Every declaration is on its worker's Caf and ESAT.
+    assert (
+        national.scalar(
+            "SELECT count(*) FROM declaration d JOIN worker w ON w.id = d.worker_id "
+            "WHERE d.caf_code <> w.caf_code OR d.esat_id <> w.esat_id"
+        )
+        == 0
+    )
+    changes = national.scalar("SELECT count(*) FROM v_change")
+    assert 0.15 * workers <= changes <= 0.5 * workers  # ~6 % departures + ~10 % rate changes a year
+    double = national.scalar("SELECT count(*) FROM worker WHERE double_activity")
+    assert 0.01 * workers <= double <= 0.03 * workers
+    limit = datetime.combine(TODAY - timedelta(days=30), datetime.min.time())
+    old, done = national.one(
+        "SELECT count(*) AS n, count(processed_at) AS p FROM declaration WHERE received_at < ?", [limit]
+    ).values()
+    assert 0.80 <= done / old <= 0.95
+    assert (
+        national.scalar(
+            "SELECT count(*) FROM declaration d JOIN account a ON a.id = d.processed_by "
+            "WHERE a.role <> 'agent' OR a.caf_code <> d.caf_code"
+        )
+        == 0
+    )
+    assert national.scalar("SELECT count(*) FROM feedback") > 0
+    for table, sequence in (("declaration", "declaration_seq"), ("feedback", "feedback_seq")):
+        assert national.scalar(f"SELECT nextval('{sequence}')") > national.scalar(
+            f"SELECT max(id) FROM {table}"
+        )
+
+
+def test_national_declarations_are_valid(national: Store) -> None:
+    _replay(national)
+    values = _values(national)
+    for d in national.all(
+        "SELECT id, receipt_number, worker_id, verification_code FROM declaration "
+        "WHERE form_id = 'certificat_emploi'"
+    ):
+        assert d["verification_code"] == verification_code(
+            SECRET, d["receipt_number"], d["worker_id"], values[d["id"]]
+        )
+
+
+def test_national_is_deterministic(national: Store) -> None:
+    again = _national()
+    try:
+        for table, order, columns in (
+            ("caf", "code", "*"),
+            ("esat", "id", "*"),
+            ("esat_site", "esat_id, rank", "*"),
+            ("account", "id", "* EXCLUDE (password_hash)"),
+            ("worker", "id", "*"),
+            ("declaration", "id", "*"),
+            ("declaration_value", "declaration_id, field_id", "*"),
+            ("feedback", "id", "*"),
+        ):
+            sql = f"SELECT {columns} FROM {table} ORDER BY {order}"
+            assert national.all(sql) == again.all(sql), table
+    finally:
+        again.close()
+
+
+def test_national_refuses_a_non_empty_store(national: Store) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        demo.seed_national(national, today=TODAY, secret=SECRET, **NATIONAL)
+
+
+def test_national_command(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ESAT_TODAY", TODAY.isoformat())
+    monkeypatch.setenv("ESAT_SECRET", SECRET)
+    taken = tmp_path / "taken.duckdb"
+    taken.write_bytes(b"something")
+    assert demo.main(["--national", str(taken)]) == 2
+    assert taken.read_bytes() == b"something"
+    assert "not empty" in capsys.readouterr().err
+    path = tmp_path / "national.duckdb"
+    args = ["--esats", "30", "--workers", "2000", "--years", "2"]
+    assert demo.main(["--national", str(path), *args]) == 0
+    out = capsys.readouterr().out
+    s = Store(str(path))
+    try:
+        counts = (s.scalar("SELECT count(*) FROM esat"), s.scalar("SELECT count(*) FROM declaration"))
+        names = {r["last_name"] for r in s.all("SELECT DISTINCT last_name FROM worker")}
+    finally:
+        s.close()
+    assert counts[0] == 30 and f"{counts[1]} declaration" in out and "seeded in" in out
+    assert not any(name in out.upper() for name in names)  # counts only, never names
+    assert demo.main(["--national", str(path), *args]) == 2  # now it exists
