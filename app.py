@@ -51,9 +51,11 @@ PAGES = {
         "pages/caf_corbeille.py", title="Corbeille", url_path="corbeille", icon=":material/inbox:"
     ),
     "avis": st.Page("pages/caf_avis.py", title="Avis", url_path="avis", icon=":material/reviews:"),
-    "revue": st.Page("pages/revue.py", title="Revue des formulaires", url_path="revue"),
+    "revue": st.Page(
+        "pages/revue.py", title="Revue des formulaires", url_path="revue", icon=":material/rule:"
+    ),
 }
-AGENT_PAGES = ["campagne", "changements", "corbeille", "avis"]
+AGENT_PAGES = ["campagne", "changements", "corbeille", "avis", "revue"]
 
 
 def allowed_pages() -> list[str]:
@@ -72,7 +74,9 @@ def allowed_pages() -> list[str]:
 
 
 names = allowed_pages()
-page = st.navigation([PAGES[n] for n in names], position="top" if names == AGENT_PAGES else "hidden")
+page = st.navigation(
+    [PAGES[n] for n in names], position="top" if len(names) > 1 and "revue" in names else "hidden"
+)
 layout.sidebar(state)
 layout.banners(settings)
 try:

@@ -44,14 +44,14 @@ def read_yaml(path: Path) -> Any:
         raise FormError(f"{path.name}: YAML invalide: {exc}") from exc
 
 
-def _load(path: Path, model: type[Any]) -> Any:
+def _load(path: Path, model: type[Any], check_stem: bool = True) -> Any:
     data = read_yaml(path)
     try:
         item = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{_path(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
         raise FormError(f"{path.name}: {problems}") from exc
-    if item.id != path.stem:
+    if check_stem and item.id != path.stem:
         raise FormError(f"{path.name}: id '{item.id}' différent du nom du fichier")
     return item
 

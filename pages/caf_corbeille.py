@@ -82,7 +82,7 @@ declaration_id = st.selectbox(
 if declaration_id is not None:
     info = backoffice.detail(store, agent, declaration_id)
     decl = declarations.get(store, agent, declaration_id)
-    form = declarations.forms()[decl.form_id]
+    form = declarations.form_of(decl)
     st.subheader(f"{titles[decl.form_id]} — n° {info.receipt_number}")
     st.write(
         f"{literal(info.worker)} (n° allocataire {info.allocataire}) — {literal(info.esat)} — "

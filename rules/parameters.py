@@ -64,7 +64,14 @@ def value(name: str, on: date) -> Decimal:
 
 def date_value(name: str, on: date) -> date:
     """A parameter whose values are dates (e.g. the date a décret took effect)."""
-    return _dates()[name].at(on)
+    return date_parameter(name).at(on)
+
+
+def date_parameter(name: str) -> DateParameter:
+    dates = _dates()
+    if name not in dates:
+        raise ParameterError(f"paramètre de date inconnu: {name}")
+    return dates[name]
 
 
 @dataclass(frozen=True)

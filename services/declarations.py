@@ -22,6 +22,7 @@ import duckdb
 from data.store import Store, Tx
 from forms import FormDefinition, load_all, load_trees
 from forms.schema import QuestionTree
+from forms.versions import load_version
 from rules import Report, calendar, checks, engine, validate
 from services import audit, mail, partner, pdf
 from services.accounts import Account
@@ -325,6 +326,14 @@ def get(store: Store, account: Account, declaration_id: int) -> Declaration:
     )
 
 
+def form_of(decl: Declaration) -> FormDefinition:
+    """The definition the declaration was filed under (its frozen version)."""
+    current = forms().get(decl.form_id)
+    if current is not None and current.version == decl.form_version:
+        return current
+    return load_version(decl.form_id, decl.form_version)
+
+
 def _is_yesno(form_id: str, field_id: str) -> bool:
     form = forms().get(form_id)
     return bool(form and any(f.id == field_id and f.type in ("yesno", "certify") for f in form.fields))
@@ -333,7 +342,7 @@ def _is_yesno(form_id: str, field_id: str) -> bool:
 def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_id: int) -> bytes:
     """The justificatif of a declaration of the account's ESAT, rebuilt from the stored record."""
     decl = get(store, account, declaration_id)
-    form = forms()[decl.form_id]
+    form = form_of(decl)
     worker = partner.get_worker(store, account, decl.worker_id)
     esat = partner.esat_identity(store, decl.esat_id)
     caf = store.scalar("SELECT name FROM caf WHERE code = ?", [worker.caf_code]) or worker.caf_code

@@ -51,6 +51,8 @@ class Session:
     flash: str | None = None  # one-shot information shown on the next page
     memo: dict[Any, Any] = field(default_factory=dict)  # this session's reads, never shared
     inbox_page: int = 0  # Caf agents: page of the corbeille
+    review_drafts: dict[str, Draft] = field(default_factory=dict)  # reviewers: dry runs, per form
+    review_reports: dict[str, Any] = field(default_factory=dict)  # reviewers: last dry-run report, per form
 
     # -- selection ---------------------------------------------------------------------------
     def toggle(self, worker_id: int) -> None:
