@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from data.store import Store, Tx
+from data.values import value_rows
 from forms import FormDefinition, load_all
 from rules import checks, engine
 from services.passwords import hash_password
@@ -926,21 +927,8 @@ def situation_on(initial_rate: Decimal, changes: Sequence[_Change], day: date) -
 
 
 def stored_values(form: FormDefinition, declaration_id: int, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """``declaration_value`` rows exactly as ``services.declarations._insert_values`` writes them."""
-    rows = []
-    for f in form.fields:
-        v = values.get(f.id)
-        if v is None:
-            continue
-        if f.type in ("amount", "rate"):
-            rows.append((declaration_id, f.id, v, None, None))
-        elif f.type == "date":
-            rows.append((declaration_id, f.id, None, v, None))
-        elif f.type in ("yesno", "certify"):
-            rows.append((declaration_id, f.id, None, None, "oui" if v else "non"))
-        else:
-            rows.append((declaration_id, f.id, None, None, v))
-    return rows
+    """``declaration_value`` rows exactly as a real filing writes them."""
+    return value_rows(form, declaration_id, values)
 
 
 def _processing_delay(rng: random.Random) -> timedelta:

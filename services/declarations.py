@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from data.store import Store, Tx
+from data.values import value_rows
 from forms import FormDefinition, load_all, load_trees
 from forms.schema import QuestionTree
 from forms.versions import load_version
@@ -272,19 +273,7 @@ def _esat_name(tx: Tx, account: Account) -> str:
 
 
 def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]) -> None:
-    rows = []
-    for f in form.fields:
-        if f.id not in values or values[f.id] is None:
-            continue
-        v = values[f.id]
-        if f.type in ("amount", "rate"):
-            rows.append((declaration_id, f.id, v, None, None))
-        elif f.type == "date":
-            rows.append((declaration_id, f.id, None, v, None))
-        elif f.type in ("yesno", "certify"):
-            rows.append((declaration_id, f.id, None, None, "oui" if v else "non"))
-        else:
-            rows.append((declaration_id, f.id, None, None, v))
+    rows = value_rows(form, declaration_id, values)
     tx.executemany(
         "INSERT INTO declaration_value (declaration_id, field_id, number, day, text) VALUES (?, ?, ?, ?, ?)",
         rows,
