@@ -5,20 +5,18 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
-from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.config import Settings, load_settings
 from services.mail import build_ack, deliver
+from tests.smtp import Collector, smtp_server
 
 RECIPIENT = "direction@esat-exemple.fr"
 NUMBER = "ESAT-2026-00000042"
@@ -37,6 +35,8 @@ HEADERS = {
     "MIME-Version",
 }
 INJECTION = "X\r\nBcc: victim@example.org"
+
+__all__ = ["smtp_server"]
 
 
 def make_settings(tmp_path: Path, port: int | None = None) -> Settings:
@@ -70,33 +70,6 @@ def parse(raw: bytes) -> EmailMessage:
 
 def header_block(raw: bytes) -> bytes:
     return raw.split(b"\r\n\r\n", 1)[0]
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Collector]]:
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, collector
-    finally:
-        controller.stop()
 
 
 def test_ack_is_delivered_through_smtp(tmp_path: Path, smtp_server: tuple[int, Collector]) -> None:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 
 from data.demo import (
@@ -29,10 +26,14 @@ from services import accounts, declarations, partner, passwords
 from services.accounts import Account
 from services.clock import to_paris
 from services.config import Settings, load_settings
+from tests.browser import free_port
 from tests.conftest import PASSWORD, TODAY
+from tests.smtp import smtp_server
 
 VALID = {"remuneration_garantie": "1 100,50", "aide_au_poste": "946,55", "part_esat": "153,95"}
 TABLES = ("declaration", "declaration_value", "outbox", "audit_log")
+
+__all__ = ["smtp_server"]
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -90,33 +91,6 @@ def run_threads(target, n: int = 8) -> tuple[list[Any], list[BaseException]]:
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads), "a thread is stuck"
     return results, errors
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Collector]]:
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, collector
-    finally:
-        controller.stop()
 
 
 def other_esat_worker(store: Store) -> int:
