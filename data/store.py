@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -68,6 +69,13 @@ class Store:
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return Tx(self._reader()).scalar(sql, params)
 
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A query's rows as a DataFrame, with its columns even when no row matches."""
+        cur = self._reader()
+        cur.execute(sql, list(params))
+        names = [d[0] for d in cur.description or ()]
+        return pd.DataFrame(cur.fetchall(), columns=names)
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.transaction() as tx:
             tx.execute(sql, params)
@@ -104,8 +112,6 @@ class Tx:
         """Bulk insert (used by the demo generator). ``table``/``columns`` are code constants."""
         if not rows:
             return
-        import pandas as pd
-
         frame = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
         self._cur.register("_bulk_rows", frame)
         try:

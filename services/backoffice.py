@@ -32,17 +32,6 @@ def caf_of(account: Account) -> str:
     return account.caf_code
 
 
-def _frame(store: Store, sql: str, params: list) -> pd.DataFrame:
-    rows = store.all(sql, params)
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=_columns(sql))
-
-
-def _columns(sql: str) -> list[str]:
-    """Column aliases of a SELECT written as ``... AS name`` (for empty results)."""
-    head = sql.split(" FROM ")[0]
-    return [part.rsplit(" AS ", 1)[1].strip() for part in head.split(",") if " AS " in part]
-
-
 def _utc(day: date) -> datetime:
     """Midnight in Paris of ``day``, as the naive UTC timestamps of the store."""
     return datetime.combine(day, time(), PARIS).astimezone(UTC).replace(tzinfo=None)
@@ -93,7 +82,7 @@ def campaign_totals(store: Store, account: Account, campaign: int) -> CampaignTo
 
 def campaign_by_esat(store: Store, account: Account, campaign: int) -> pd.DataFrame:
     """One row per ESAT: workers, received, missing, % received, late."""
-    frame = _frame(store, _BY_ESAT, [campaign, caf_of(account)])
+    frame = store.frame(_BY_ESAT, [campaign, caf_of(account)])
     frame["missing"] = frame["workers"] - frame["received"]
     frame["share"] = (frame["received"] / frame["workers"]).where(frame["workers"] > 0, 0.0)
     return frame
@@ -101,8 +90,7 @@ def campaign_by_esat(store: Store, account: Account, campaign: int) -> pd.DataFr
 
 def campaign_by_week(store: Store, account: Account, campaign: int) -> pd.DataFrame:
     """Certificats received per week of the campaign, with the running total."""
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT date_trunc('week', received_at) AS week, count(*) AS received FROM v_certificat "
         "WHERE caf_code = ? AND campaign = ? GROUP BY 1 ORDER BY 1",
         [caf_of(account), campaign],
@@ -121,8 +109,7 @@ def window_end(campaign: int) -> date:
 
 def undeclared_workers(store: Store, account: Account, campaign: int) -> pd.DataFrame:
     """Workers of the Caf with no certificat for the campaign, to contact their ESAT."""
-    return _frame(
-        store,
+    return store.frame(
         "SELECT e.legal_name AS esat, e.siret AS siret, w.last_name AS nom, w.first_name AS prenom, "
         "w.allocataire AS numero_allocataire FROM worker w JOIN esat e ON e.id = w.esat_id "
         "WHERE w.caf_code = ? AND w.status <> 'LEFT' AND NOT EXISTS "
@@ -145,8 +132,7 @@ def form_titles() -> dict[str, str]:
 
 
 def changes_by_month(store: Store, account: Account, since: date) -> pd.DataFrame:
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT date_trunc('month', received_at) AS month, form_id AS form_id, count(*) AS declarations "
         "FROM v_change WHERE caf_code = ? AND received_at >= ? GROUP BY 1, 2 ORDER BY 1, 2",
         [caf_of(account), _utc(since)],
@@ -157,8 +143,7 @@ def changes_by_month(store: Store, account: Account, since: date) -> pd.DataFram
 
 def departures_by_motif(store: Store, account: Account, since: date) -> pd.DataFrame:
     labels = {o.value: o.label for o in checks.reference_list("motifs_depart")}
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT motif_depart AS motif, count(*) AS departures FROM v_change "
         "WHERE caf_code = ? AND received_at >= ? AND motif_depart IS NOT NULL GROUP BY 1 ORDER BY 2 DESC",
         [caf_of(account), _utc(since)],
@@ -168,8 +153,7 @@ def departures_by_motif(store: Store, account: Account, since: date) -> pd.DataF
 
 
 def double_activity_counts(store: Store, account: Account, since: date) -> pd.DataFrame:
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT date_trunc('month', received_at) AS month, "
         "count(*) FILTER (WHERE form_id = 'debut_double_activite') AS started, "
         "count(*) FILTER (WHERE form_id = 'fin_double_activite') AS ended "
@@ -181,8 +165,7 @@ def double_activity_counts(store: Store, account: Account, since: date) -> pd.Da
 
 def rate_changes(store: Store, account: Account, since: date) -> pd.DataFrame:
     """Distribution of ESAT rate changes (new − old, in points)."""
-    return _frame(
-        store,
+    return store.frame(
         "SELECT rate_after - rate_before AS change, count(*) AS declarations FROM v_change "
         "WHERE caf_code = ? AND received_at >= ? AND rate_before IS NOT NULL AND rate_after IS NOT NULL "
         "GROUP BY 1 ORDER BY 1",
@@ -285,8 +268,7 @@ def mark_processed(store: Store, settings: Settings, account: Account, declarati
 
 def processing_delays(store: Store, account: Account) -> pd.DataFrame:
     """Per declaration type: processed count, median and 90th percentile delay in hours."""
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT form_id AS form_id, count(processed_at) AS processed, count(*) - count(processed_at) AS waiting, "
         "quantile_cont(delay_minutes, 0.5) / 60.0 AS median_hours, "
         "quantile_cont(delay_minutes, 0.9) / 60.0 AS p90_hours "
@@ -302,8 +284,7 @@ def processing_delays(store: Store, account: Account) -> pd.DataFrame:
 
 def feedback(store: Store, account: Account) -> pd.DataFrame:
     """Avis left by ESAT managers on declarations of the Caf (rating 1–5, comment)."""
-    frame = _frame(
-        store,
+    frame = store.frame(
         "SELECT f.created_at AS date, f.rating AS note, f.comment AS commentaire, d.form_id AS form_id "
         "FROM feedback f JOIN declaration d ON d.id = f.declaration_id WHERE d.caf_code = ? "
         "ORDER BY f.created_at DESC",
@@ -315,8 +296,7 @@ def feedback(store: Store, account: Account) -> pd.DataFrame:
 
 def feedback_trend(store: Store, account: Account) -> pd.DataFrame:
     """Average rating and count per month."""
-    return _frame(
-        store,
+    return store.frame(
         "SELECT date_trunc('month', f.created_at) AS month, avg(f.rating) AS average, count(*) AS count "
         "FROM feedback f JOIN declaration d ON d.id = f.declaration_id WHERE d.caf_code = ? GROUP BY 1 ORDER BY 1",
         [caf_of(account)],
