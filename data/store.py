@@ -70,11 +70,7 @@ class Store:
         return Tx(self._reader()).scalar(sql, params)
 
     def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        """A query's rows as a DataFrame, with its columns even when no row matches."""
-        cur = self._reader()
-        cur.execute(sql, list(params))
-        names = [d[0] for d in cur.description or ()]
-        return pd.DataFrame(cur.fetchall(), columns=names)
+        return Tx(self._reader()).frame(sql, params)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.transaction() as tx:
@@ -102,6 +98,12 @@ class Tx:
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None
+
+    def frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """A query's rows as a DataFrame, with its columns even when no row matches."""
+        self._cur.execute(sql, list(params))
+        names = [d[0] for d in self._cur.description or ()]
+        return pd.DataFrame(self._cur.fetchall(), columns=names)
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._cur.execute(sql, list(params))

@@ -213,24 +213,7 @@ def inbox(
     )
     with store.transaction() as tx:
         total = tx.scalar(f"SELECT count(*) FROM v_inbox WHERE {clause}", params)  # noqa: S608
-        rows = tx.all(select, [*params, max(1, min(limit, 500)), max(0, offset)])
-    frame = (
-        pd.DataFrame(rows)
-        if rows
-        else pd.DataFrame(
-            columns=[
-                "id",
-                "recu",
-                "form_id",
-                "esat",
-                "nom",
-                "prenom",
-                "numero_allocataire",
-                "recue_le",
-                "traitee_le",
-            ]
-        )
-    )
+        frame = tx.frame(select, [*params, max(1, min(limit, 500)), max(0, offset)])
     frame["type"] = frame["form_id"].map(form_titles())
     for column in ("recue_le", "traitee_le"):
         frame[column] = frame[column].map(lambda t: to_paris(t) if t is not None and not pd.isna(t) else None)

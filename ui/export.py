@@ -21,22 +21,17 @@ def _audited(store: Store, account: Account, name: str, build):  # type: ignore[
 
 def export_buttons(frame: pd.DataFrame, name: str, store: Store, account: Account, key: str) -> None:
     """Two download buttons; the files are built (and the export audited) only when clicked."""
-    csv_col, xlsx_col, _ = st.columns([1, 1, 3])
-    csv_col.download_button(
-        "Exporter (CSV)",
-        data=_audited(store, account, f"{name}.csv", lambda: exports.to_csv(frame)),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=f"{key}_csv",
-        on_click="ignore",
+    formats = (
+        ("csv", "text/csv", exports.to_csv),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.to_xlsx),
     )
-    xlsx_col.download_button(
-        "Exporter (XLSX)",
-        data=_audited(store, account, f"{name}.xlsx", lambda: exports.to_xlsx(frame)),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:",
-        key=f"{key}_xlsx",
-        on_click="ignore",
-    )
+    for column, (ext, mime, build) in zip(st.columns([1, 1, 3]), formats, strict=False):
+        column.download_button(
+            f"Exporter ({ext.upper()})",
+            data=_audited(store, account, f"{name}.{ext}", lambda build=build: build(frame)),
+            file_name=f"{name}.{ext}",
+            mime=mime,
+            icon=":material/download:",
+            key=f"{key}_{ext}",
+            on_click="ignore",
+        )
