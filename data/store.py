@@ -4,23 +4,38 @@ Every query uses ``?`` placeholders: no SQL is ever built from user data.
 Cursors are per thread, so one ``Store`` can be shared by the threads of a
 Streamlit server (DuckDB allows one process per file; cursors are the per-thread
 handles): single statements reuse the thread's cursor, each transaction opens
-its own.
+its own. Transactions of one process run one at a time (DuckDB is one process
+per file, so this lock is the whole story), and :meth:`Store.write` retries a
+transaction that lost a race (:class:`Conflict`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
+
+
+class Conflict(Exception):
+    """A concurrent transaction won (same row updated, same unique key taken): run it again."""
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    if isinstance(exc, duckdb.TransactionException):
+        return True
+    return isinstance(exc, duckdb.ConstraintException) and "duplicate key" in str(exc).lower()
 
 
 class Store:
@@ -32,6 +47,7 @@ class Store:
         self.url = url
         self._con = duckdb.connect(url)
         self._local = threading.local()
+        self._write_lock = threading.RLock()
         migrate(self)
 
     def close(self) -> None:
@@ -39,18 +55,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """Run statements atomically; roll back on any exception."""
-        cur = self._con.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-            yield Tx(cur)
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
-                cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
+        """Run statements atomically; roll back on any exception (a lost race is :class:`Conflict`)."""
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                yield Tx(cur)
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
+                    cur.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error) and _is_conflict(exc):
+                    raise Conflict(str(exc)) from exc
+                raise
+            finally:
+                cur.close()
+
+    def write(self, work: Callable[[Tx], T], attempts: int = 8) -> T:
+        """``work(tx)`` in a transaction, run again (after a short random pause) when it lost a race."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except Conflict:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor for single statements (each one commits on its own)."""

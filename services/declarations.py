@@ -17,8 +17,6 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
-import duckdb
-
 from data.store import Store, Tx
 from data.values import value_rows
 from forms import FormDefinition, load_all, load_trees
@@ -171,16 +169,10 @@ def submit(
     report = validate(form, payload, on, context(store, worker, on))
     if not report.valid:
         raise Invalid(report)
-    for attempt in range(5):
-        try:
-            declaration_id, created = _commit(
-                store, settings, account, worker, form, report, idempotency_key, on
-            )
-            break
-        except (duckdb.TransactionException, duckdb.ConstraintException):
-            # A concurrent commit won: the next attempt finds its row (key) or retries.
-            if attempt == 4:
-                raise
+    # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
+    declaration_id, created = store.write(
+        lambda tx: _commit(store, tx, settings, account, worker, form, report, idempotency_key, on)
+    )
     decl = get(store, account, declaration_id)
     if created:
         deliver_pending(store, settings)
@@ -189,6 +181,7 @@ def submit(
 
 def _commit(
     store: Store,
+    tx: Tx,
     settings: Settings,
     account: Account,
     worker: partner.Worker,
@@ -198,60 +191,59 @@ def _commit(
     on: date,
 ) -> tuple[int, bool]:
     key = natural_key(form, worker.id, on, report.values)
-    with store.transaction() as tx:
-        same = tx.one(
-            "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
-        )
-        if same is not None:
-            if same["worker_id"] != worker.id or same["author_id"] != account.id:
-                raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
-            return same["id"], False
-        if key is not None:
-            first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key])
-            if first is not None:
-                raise AlreadyDeclared(get(store, account, first["id"]))
-        declaration_id = tx.scalar("SELECT nextval('declaration_seq')")
-        received = now_utc(settings)
-        number = receipt_number(declaration_id, to_paris(received))
-        values = report.values
-        code = verification_code(settings.secret, number, worker.id, values)
-        tx.execute(
-            "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
-            "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                declaration_id,
-                number,
-                form.id,
-                form.version,
-                worker.id,
-                account.esat_id,
-                worker.caf_code,
-                account.id,
-                idempotency_key,
-                key,
-                calendar.campaign_of(on) if form.window == "certificat" else None,
-                received,
-                code,
-                values.get(form.effective_date) if form.effective_date else None,
-            ],
-        )
-        _insert_values(tx, declaration_id, form, values)
-        _update_worker(tx, worker, form, values, on)
-        ack = mail.build_ack(
-            settings=settings,
-            recipient=account.email,
-            receipt_number=number,
-            received_at=to_paris(received),
-            form_title=form.title,
-            worker_name=f"{worker.last_name} {worker.first_name}",
-            esat_name=_esat_name(tx, account),
-        )
-        tx.execute(
-            "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
-            [declaration_id, account.email, str(ack["Subject"]), ack.as_string(), received],
-        )
-        audit.record(tx, account.id, "declaration_submitted", number)
+    same = tx.one(
+        "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
+    )
+    if same is not None:
+        if same["worker_id"] != worker.id or same["author_id"] != account.id:
+            raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
+        return same["id"], False
+    if key is not None:
+        first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key])
+        if first is not None:
+            raise AlreadyDeclared(get(store, account, first["id"]))
+    declaration_id = tx.scalar("SELECT nextval('declaration_seq')")
+    received = now_utc(settings)
+    number = receipt_number(declaration_id, to_paris(received))
+    values = report.values
+    code = verification_code(settings.secret, number, worker.id, values)
+    tx.execute(
+        "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
+        "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            declaration_id,
+            number,
+            form.id,
+            form.version,
+            worker.id,
+            account.esat_id,
+            worker.caf_code,
+            account.id,
+            idempotency_key,
+            key,
+            calendar.campaign_of(on) if form.window == "certificat" else None,
+            received,
+            code,
+            values.get(form.effective_date) if form.effective_date else None,
+        ],
+    )
+    _insert_values(tx, declaration_id, form, values)
+    _update_worker(tx, worker, form, values, on)
+    ack = mail.build_ack(
+        settings=settings,
+        recipient=account.email,
+        receipt_number=number,
+        received_at=to_paris(received),
+        form_title=form.title,
+        worker_name=f"{worker.last_name} {worker.first_name}",
+        esat_name=_esat_name(tx, account),
+    )
+    tx.execute(
+        "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
+        [declaration_id, account.email, str(ack["Subject"]), ack.as_string(), received],
+    )
+    audit.record(tx, account.id, "declaration_submitted", number)
     return declaration_id, True
 
 
