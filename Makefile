@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install run seed test lint format chromium clean
+.PHONY: install run seed test test-duckdb test-postgresql lint format chromium postgresql clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,18 @@ chromium:
 	  echo "Installation de chromium (Debian)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL for the second pass of the suite (scripts/pg_server.py runs a throwaway
+# server of its own: no cluster is created or started by the package).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installation de PostgreSQL (Debian)…"; \
+	  mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/espace-esat.conf && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# `make run` is the demo: demo accounts work only in demo mode, announced on every screen.
+seed run: export ESAT_DEMO ?= 1
+
 seed: install
 	$(PY) -m data.demo
 
@@ -34,8 +46,16 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: install chromium lint
+# The whole suite twice: on DuckDB, then on a throwaway PostgreSQL server (ESAT_TEST_PG).
+test: install chromium postgresql lint
 	$(PY) -m pytest
+	$(PY) scripts/pg_server.py -- $(PY) -m pytest
+
+test-duckdb: install chromium
+	$(PY) -m pytest
+
+test-postgresql: install chromium postgresql
+	$(PY) scripts/pg_server.py -- $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from data.store import Store, Tx
+from data.store import Store, Tx, open_or_exit
 from data.values import value_rows
 from forms import FormDefinition, load_all
 from rules import checks, engine
@@ -1150,6 +1150,7 @@ def _insert_all(
     _insert(tx, "esat_site", ("esat_id", "rank", "finess", "name", "street", "postcode", "city"), sites)
     _insert(tx, "partner_contract", ("esat_id", "kind", "valid_from", "valid_to"), contracts)
     _insert(tx, "account", ACCOUNT_COLUMNS, accounts)
+    tx.execute("UPDATE account SET demo = TRUE")  # usable in demo mode only (AUTH-08)
     _insert(
         tx,
         "cgu_version",
@@ -1442,7 +1443,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from services.config import load_settings
 
     settings = load_settings()
-    store = Store(settings.db)
+    if not settings.demo:
+        print(
+            "Les données de démonstration ne s'installent qu'en mode démonstration (ESAT_DEMO=1).",
+            file=sys.stderr,
+        )
+        return 2
+    store = open_or_exit(settings.db)  # French message, no traceback, when the store is held or down
     try:
         if is_empty(store):
             started = time.perf_counter()

@@ -253,8 +253,8 @@ def processing_delays(store: Store, account: Account) -> pd.DataFrame:
     """Per declaration type: processed count, median and 90th percentile delay in hours."""
     frame = store.frame(
         "SELECT form_id AS form_id, count(processed_at) AS processed, count(*) - count(processed_at) AS waiting, "
-        "quantile_cont(delay_minutes, 0.5) / 60.0 AS median_hours, "
-        "quantile_cont(delay_minutes, 0.9) / 60.0 AS p90_hours "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY delay_minutes) / 60.0 AS median_hours, "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY delay_minutes) / 60.0 AS p90_hours "
         "FROM v_inbox WHERE caf_code = ? GROUP BY 1 ORDER BY 1",
         [caf_of(account)],
     )
@@ -280,7 +280,7 @@ def feedback(store: Store, account: Account) -> pd.DataFrame:
 def feedback_trend(store: Store, account: Account) -> pd.DataFrame:
     """Average rating and count per month."""
     return store.frame(
-        "SELECT date_trunc('month', f.created_at) AS month, avg(f.rating) AS average, count(*) AS count "
+        "SELECT date_trunc('month', f.created_at) AS month, avg(CAST(f.rating AS DOUBLE PRECISION)) AS average, count(*) AS count "
         "FROM feedback f JOIN declaration d ON d.id = f.declaration_id WHERE d.caf_code = ? GROUP BY 1 ORDER BY 1",
         [caf_of(account)],
     )

@@ -49,7 +49,7 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
                 "--server.headless=true",
             ],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, "ESAT_DEMO": "1", **env},  # test stores hold the demo accounts
             stdout=out,
             stderr=subprocess.STDOUT,
         )

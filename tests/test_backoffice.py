@@ -17,8 +17,8 @@ def _certificat(store: Store, decl_id: int, worker_id: int, received_utc: str) -
     )
 
 
-def test_late_means_after_15_january_in_paris():
-    store = Store(":memory:")
+def test_late_means_after_15_january_in_paris(empty_db):
+    store = Store(empty_db)
     _certificat(store, 1, 1, "2027-01-15 22:59:59")  # 15/01 23:59:59 in Paris
     _certificat(store, 2, 2, "2027-01-15 23:00:00")  # 16/01 00:00:00 in Paris
     assert store.all("SELECT id, late FROM v_certificat ORDER BY id") == [

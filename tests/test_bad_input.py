@@ -10,6 +10,7 @@ import pytest
 
 from data.store import Store
 from services import declarations, partner
+from tests import stores
 from tests.apptest import button, no_legacy_pages
 from tests.test_pages import logged_in, titles, to_workers
 
@@ -32,7 +33,8 @@ BAD_VALUES = [
     LONG,
 ]
 HOSTILE_LAST = "**GRAS** [lien](http://evil.example) <b>x</b> `code`"
-HOSTILE_FIRST = "Zoé\u202e\u0000'; DROP TABLE worker;--"
+# PostgreSQL text cannot hold NUL (U+0000): the PostgreSQL pass uses another control character.
+HOSTILE_FIRST = "Zoé\u202e" + ("\u0001" if stores.PG else "\u0000") + "'; DROP TABLE worker;--"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -6,8 +6,8 @@ import email
 import email.policy
 import io
 import re
-import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -28,11 +28,9 @@ LABELS = {
 
 
 @pytest.fixture
-def app_url(tmp_path: Path, seeded_file: Path):
-    db = tmp_path / "esat.duckdb"
-    shutil.copy(seeded_file, db)
+def app_url(tmp_path: Path, demo_db: str):
     env = {
-        "ESAT_DB": str(db),
+        "ESAT_DB": demo_db,
         "ESAT_OUTBOX": str(tmp_path / "outbox"),
         "ESAT_TODAY": TODAY.isoformat(),
         "ESAT_SECRET": "test-secret",
@@ -94,10 +92,13 @@ def last_name(page: Page, nth: int) -> str:
 
 
 def test_demo_esat_files_two_certificats_on_two_pages(app_url):
+    """The whole journey; also PRIV-07: every request the browser makes goes to 127.0.0.1."""
     url, outbox = app_url
+    requested: list[str] = []
     with browser() as b:
         page = b.new_page(accept_downloads=True)
         page.set_default_timeout(20_000)
+        page.on("request", lambda request: requested.append(request.url))
         login_and_accept(page, url, "esat.demo@example.org")
         click(page, "Mes travailleurs")
         expect(page.get_by_text("Page 1 sur")).to_be_visible()
@@ -132,6 +133,8 @@ def test_demo_esat_files_two_certificats_on_two_pages(app_url):
         click(page, "Valider")
         expect(page.get_by_role("heading", name="Mes travailleurs", exact=True)).to_be_visible()
 
+    hosts = {urlsplit(u).hostname for u in requested if not u.startswith(("data:", "blob:"))}
+    assert len(requested) > 10 and hosts == {"127.0.0.1"}, hosts
     mails = sorted(outbox.glob("*.eml"))
     assert len(mails) == 2
     for path in mails:

@@ -42,8 +42,8 @@ def spaced(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def test_agent_sees_the_campaign_and_marks_a_declaration_processed(app_url, seeded_file):
-    store = Store(str(seeded_file))
+def test_agent_sees_the_campaign_and_marks_a_declaration_processed(app_url, seeded_db):
+    store = Store(seeded_db)
     workers = store.scalar("SELECT count(*) FROM worker WHERE caf_code = '441' AND status <> 'LEFT'")
     received = store.scalar(
         "SELECT count(*) FROM declaration WHERE caf_code = '441' AND form_id = 'certificat_emploi' AND campaign = 2026"

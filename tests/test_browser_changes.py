@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ class App:
     """A private copy of the seeded store; the server and the store take turns on it."""
 
     tmp: Path
-    db: Path
+    db: str  # ESAT_DB: a DuckDB file or a PostgreSQL URL
     outbox: Path
 
     @contextmanager
@@ -75,10 +74,8 @@ class App:
 
 
 @pytest.fixture
-def app(tmp_path: Path, seeded_file: Path) -> App:
-    db = tmp_path / "esat.duckdb"
-    shutil.copy(seeded_file, db)
-    return App(tmp_path, db, tmp_path / "outbox")
+def app(tmp_path: Path, demo_db: str) -> App:
+    return App(tmp_path, demo_db, tmp_path / "outbox")
 
 
 # --- the store --------------------------------------------------------------------------

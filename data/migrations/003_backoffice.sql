@@ -14,7 +14,7 @@ CREATE VIEW v_inbox AS
 SELECT d.id, d.receipt_number, d.form_id, d.caf_code, d.esat_id, e.legal_name AS esat_name,
        d.worker_id, w.last_name, w.first_name, w.allocataire,
        d.received_at, d.effective_date, d.processed_at, d.processed_by,
-       date_diff('minute', d.received_at, d.processed_at) AS delay_minutes
+       CAST(floor(extract(epoch FROM (d.processed_at - d.received_at)) / 60) AS BIGINT) AS delay_minutes
 FROM declaration d
 JOIN esat e ON e.id = d.esat_id
 JOIN worker w ON w.id = d.worker_id;
