@@ -3,12 +3,15 @@
 The email says what was received, for which worker (name only), when and under which
 reference; it carries no declared value (no amount, rate or reason): those stay in the PDF
 justificatif, downloadable from the Espace ESAT. Every value is reduced to one line of
-printable characters before use, so no value can add a header or a line to the message.
+printable characters before use, so no value can add a header or a line to the message; in
+the headers, no RFC 2047 encoded word either (``header_text``), and the written message is
+parsed back before it is handed over (``_check_written``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.errors
 import email.policy
 import email.utils
 import os
@@ -20,12 +23,14 @@ import uuid
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from forms import fmt
 from services.config import Settings
 
 SENDER_NAME = "Espace ESAT"
+DEFAULT_SENDER = "ne-pas-repondre@espace-esat.example.org"  # services.config's default too
 RECEIPT_HEADER = "X-Espace-ESAT-Recu"  # the receipt number, for the outbox file name
 SMTP_TIMEOUT = 10  # seconds
 
@@ -46,13 +51,29 @@ def one_line(value: object, limit: int = 200) -> str:
     return " ".join("".join(out).split())[:limit]
 
 
-def _sender(mail_from: str) -> tuple[str, str]:
-    """(From header, domain for the Message-ID) from the configured sender address."""
-    name, address = email.utils.parseaddr(one_line(mail_from))
-    domain = address.rpartition("@")[2]
-    if not _DOMAIN.match(domain):
-        domain = "espace-esat.invalid"
-    return email.utils.formataddr((name or SENDER_NAME, address)), domain
+def header_text(value: object, limit: int = 200) -> str:
+    """``value`` as one line (``one_line``) in which no RFC 2047 encoded word can be read:
+    ``=?`` becomes ``= ?``. The email package of Python up to 3.11.9 decodes such a word when
+    a header is set and writes a CR LF found inside it back as is, which starts a new header
+    (CVE-2024-6923): ``=?utf-8?q?=0D=0ABcc:_x@y.z?=`` is printable, and would add a Bcc."""
+    return one_line(value, limit).replace("=?", "= ?")
+
+
+def _sender(mail_from: str) -> tuple[Address, str]:
+    """(From address, domain of the Message-ID) from the configured sender: one address, with
+    or without a display name. Anything else (several addresses, a header, an encoded word, a
+    domain that is not one) gives ``DEFAULT_SENDER``: a bad setting can neither add an address
+    nor send from a mangled one."""
+    try:
+        header = email.policy.default.header_factory("From", one_line(mail_from, 254))
+        (address,) = header.addresses
+        valid = not header.defects and bool(address.username) and bool(_DOMAIN.match(address.domain))
+    except (ValueError, email.errors.HeaderParseError):  # none or several addresses, CR/LF
+        valid = False
+    if not valid:
+        address = Address(addr_spec=DEFAULT_SENDER)
+    name = header_text(address.display_name, 100) or SENDER_NAME
+    return Address(display_name=name, addr_spec=address.addr_spec), address.domain
 
 
 def _recipient(recipient: str) -> str:
@@ -63,7 +84,7 @@ def _recipient(recipient: str) -> str:
         address = Address(addr_spec=text)
     except ValueError as exc:  # email.errors defects are ValueErrors too
         raise ValueError(f"adresse du destinataire invalide : {text!r}") from exc
-    if not address.domain:
+    if not address.addr_spec.isascii() or not _DOMAIN.match(address.domain):
         raise ValueError(f"adresse du destinataire invalide : {text!r}")
     return address.addr_spec
 
@@ -81,9 +102,10 @@ def build_ack(
     """The accusé de réception of one declaration, ready for ``deliver``.
 
     Raises ``ValueError`` if ``recipient`` is not one plain address; any other value, however
-    hostile, is reduced to one printable line."""
+    hostile, is reduced to one printable line (``header_text`` in the headers)."""
     number = one_line(receipt_number, 64)
     title = one_line(form_title)
+    number_header = header_text(receipt_number, 64)
     worker = one_line(worker_name)
     esat = one_line(esat_name)
     when = fmt.timestamp(received_at)
@@ -92,10 +114,10 @@ def build_ack(
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = sender
     msg["To"] = _recipient(recipient)
-    msg["Subject"] = f"Accusé de réception — {title} — {number}"
+    msg["Subject"] = f"Accusé de réception — {header_text(form_title)} — {number_header}"
     msg["Date"] = email.utils.formatdate(localtime=True)
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg[RECEIPT_HEADER] = number
+    msg[RECEIPT_HEADER] = number_header
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic reply to this message
     msg.set_content(
         "Bonjour,\n"
@@ -116,7 +138,17 @@ def build_ack(
         "\n"
         "L’Espace ESAT\n"
     )
+    _check_written(msg)
     return msg
+
+
+def _check_written(msg: EmailMessage) -> None:
+    """Raise ``ValueError`` unless the bytes of ``msg`` parse back to the headers it was built
+    with: whatever flaw of the email package a value may meet, a message with a header we did
+    not write is never sent."""
+    written = BytesHeaderParser(policy=email.policy.default).parsebytes(msg.as_bytes())
+    if written.keys() != msg.keys() or written.defects:
+        raise ValueError(f"accusé de réception refusé : en-têtes écrits {written.keys()}")
 
 
 def deliver(settings: Settings, msg: EmailMessage) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import re
 from datetime import datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forms import fmt
+from rules.checks import options
+from services import declarations
 from services.config import Settings, load_settings
 from services.mail import build_ack, deliver
+from tests.conftest import TODAY
 from tests.smtp import Collector, smtp_server
+from tests.test_services import account
 
-RECIPIENT = "direction@esat-exemple.fr"
+RECIPIENT = "direction@esat.example.org"
 NUMBER = "ESAT-2026-00000042"
 RECEIVED = datetime(2026, 12, 3, 14, 5)
 SUBJECT = f"Accusé de réception — Certificat d'emploi — {NUMBER}"
@@ -189,3 +196,67 @@ def test_the_ack_carries_no_declared_value(tmp_path: Path) -> None:
     # The only figures are the date and time of receipt and the reference: no allocataire
     # number, birth date, amount or rate.
     assert not re.search(r"\d", body.replace("03/12/2026 à 14:05", "").replace(NUMBER, ""))
+
+
+# -- PRIV-08 on the filing path: real declarations, the accusés the service delivers ----------
+
+
+def test_the_acks_of_filed_declarations_carry_no_amount_rate_or_reason(env, store) -> None:
+    """A certificat d'emploi (amounts), a change of activity rate (rates) and a departure (a
+    reason), filed through services.declarations on the demo store: their accusés de réception,
+    as delivered to the outbox, hold none of the declared values, and only the expected headers."""
+    who = account(store)
+    forms = declarations.forms()
+    free = store.all(
+        "SELECT id, rate_esat FROM worker WHERE esat_id = ? AND status = 'ACTIVE' AND NOT double_activity "
+        "ORDER BY id LIMIT 3",
+        [who.esat_id],
+    )
+    rate_before = Decimal(free[1]["rate_esat"])
+    filings = [
+        (
+            free[0]["id"],
+            "certificat_emploi",
+            {"remuneration_garantie": "1 100,50", "aide_au_poste": "946,55", "part_esat": "153,95"},
+        ),
+        (
+            free[1]["id"],
+            "modification_activite",
+            {
+                "sens": "reduction",
+                "date_changement": TODAY.isoformat(),
+                "taux_avant": str(rate_before),
+                "nouveau_taux": str(rate_before / 2),
+                "certification": True,
+            },
+        ),
+        (free[2]["id"], "depart_esat", {"date_depart": TODAY.isoformat(), "motif_depart": "demission"}),
+    ]
+    forbidden: set[str] = set()
+    for worker_id, form_id, payload in filings:
+        decl = declarations.submit(store, env, who, worker_id, forms[form_id], payload, f"priv-08-{form_id}")
+        for field in forms[form_id].fields:
+            value = decl.values.get(field.id)
+            if field.type in ("amount", "rate") and value is not None:
+                forbidden |= {fmt.value(field.type, value), str(value), str(value).replace(".", ",")}
+            elif field.type == "choice" and value is not None:
+                forbidden |= {value, *(o.label for o in options(field) if o.value == value)}
+    forbidden = {plain(v) for v in forbidden}
+    assert {"1 100,50 €", "Démission / départ à l'initiative du travailleur", "demission"} <= forbidden
+
+    delivered = sorted(Path(env.outbox).glob("*.eml"))
+    assert len(delivered) == 3
+    for path in delivered:
+        raw = path.read_bytes()
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+        assert set(msg.keys()) == HEADERS and len(msg.keys()) == len(HEADERS)
+        assert [a.addr_spec for a in msg["To"].addresses] == [who.email]
+        everything = plain(" ".join([*(str(msg[h]) for h in msg), msg.get_content()]))
+        for value in forbidden:
+            assert not re.search(rf"(?<![\w,.]){re.escape(value)}(?![\w,.])", everything), value
+        assert not re.search(r"€|%|\beuros?\b|\btaux\b|\bmotif\b|\bmontant\b", everything, re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """``text`` with its no-break spaces (French formats) as spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")

@@ -7,12 +7,16 @@ import dataclasses
 import io
 import logging
 import operator
-from collections.abc import Iterator
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from fontTools.ttLib import TTFont
+from fpdf.errors import FPDFException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
@@ -289,9 +293,167 @@ def fpdf_warnings() -> Iterator[list[str]]:
             messages.append(record.getMessage())
 
     handler = Collect(logging.WARNING)
-    logger = logging.getLogger("fpdf")
-    logger.addHandler(handler)
+    loggers = [logging.getLogger("fpdf"), logging.getLogger(pdf_module.__name__)]
+    for logger in loggers:
+        logger.addHandler(handler)
     try:
         yield messages
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+# -- What the faster renderer must keep: fpdf2's line breaking, ``clean``'s definition, valid
+# font files holding the right glyphs.
+
+WRAP_PIECES = [
+    "a",
+    "W",
+    "i",
+    "l",
+    " ",
+    " ",
+    "  ",
+    "\u00a0",
+    "\u202f",
+    "é",
+    "…",
+    "—",
+    "?",
+    "mot",
+    "x" * 30,
+    "12,5 %",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(WRAP_PIECES), min_size=1, max_size=80),
+    style=st.sampled_from(["", "B"]),
+    size=st.sampled_from([8, 9, 10, 11, 16, 60]),
+    width=st.one_of(st.sampled_from([69.6, 104.4, 174.0]), st.floats(2.0, 180.0)),
+)
+def test_wrapping_gives_fpdf2s_lines(pieces: list[str], style: str, size: int, width: float) -> None:
+    """``_wrap`` must cut a text where fpdf2's ``multi_cell`` does (the justificatif used it)."""
+    doc = pdf_module._new_document(pdf_module._prepared())
+    doc.add_page()
+    doc.set_font(pdf_module.FAMILY, style, size)
+    text = "".join(pieces)
+
+    def lines(wrap: Callable[[], list[str]]) -> list[str] | str:
+        try:
+            return wrap()
+        except FPDFException as exc:  # a character wider than the cell: both must refuse
+            return str(exc)
+
+    expected = lines(lambda: doc.multi_cell(width, 5, text, align="L", dry_run=True, output="LINES"))
+    assert lines(lambda: pdf_module._wrap(doc, text, width, 10_000)) == expected
+    if isinstance(expected, list) and len(expected) > 3:
+        assert pdf_module._wrap(doc, text, width, 3) == expected[:3]
+
+
+def clean_by_definition(text: str, limit: int) -> str:
+    """``clean`` as its docstring says it, one character at a time."""
+    glyphs = pdf_module._prepared().charset
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch in pdf_module._LINE_BREAKS:
+            out.append(" ")
+            continue
+        category = unicodedata.category(ch)
+        if category[0] == "C":
+            continue
+        if category[0] == "Z" and ch not in ("\u00a0", "\u202f"):
+            ch = " "
+        out.append(ch if ord(ch) in glyphs else "?")
+    result = re.sub(" {2,}", " ", "".join(out)).strip()
+    return result if len(result) <= limit else result[: limit - 1].rstrip() + "…"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    text=st.text(
+        st.one_of(
+            st.characters(codec=None),
+            st.sampled_from(list(" \u00a0\u202f\u2003\u3000\n\r\t\x85\u2028\u200b\u0301e]^-\\[")),
+        ),
+        max_size=60,
+    ),
+    limit=st.integers(1, 30),
+)
+def test_clean_follows_its_definition(text: str, limit: int) -> None:
+    assert clean(text, limit) == clean_by_definition(text, limit)
+
+
+def test_clean_reads_a_bounded_prefix_of_absurd_texts() -> None:
+    assert clean("\u200b" * 10_000 + "fin", limit=100) == ""  # past limit × READ_FACTOR: not read
+    assert clean("\u200b" * 9_000 + "fin", limit=100) == "fin"
+    assert clean("\u200b" * 900 + "fin", limit=100) == "fin"
+    assert clean("x" * 10**7, limit=10) == "x" * 9 + "…"
+
+
+def embedded_fonts(pdf: bytes) -> list[tuple[TTFont, dict[int, int], dict[int, str]]]:
+    """Each embedded font, with its code -> glyph id map and its code -> text map."""
+    found = []
+    for ref in read(pdf).pages[0]["/Resources"]["/Font"].values():
+        font = ref.get_object()
+        cid_font = font["/DescendantFonts"][0].get_object()
+        program = cid_font["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+        raw_map = cid_font["/CIDToGIDMap"].get_object().get_data()
+        gids = {
+            code: int.from_bytes(raw_map[2 * code : 2 * code + 2], "big") for code in range(len(raw_map) // 2)
+        }
+        cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+        texts = {
+            int(code, 16): bytes.fromhex(text).decode("utf-16-be")
+            for code, text in re.findall(r"<(\w{4})> <(\w+)>", cmap)
+        }
+        whole = sum(
+            int.from_bytes(_pad4(program)[i : i + 4], "big") for i in range(0, len(_pad4(program)), 4)
+        )
+        assert whole & 0xFFFFFFFF == 0xB1B0AFBA  # the file checksum (head.checkSumAdjustment)
+        found.append((TTFont(io.BytesIO(program), checkChecksums=2), gids, texts))
+    return found
+
+
+def _pad4(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 4)
+
+
+def test_embedded_fonts_are_valid_and_hold_the_glyphs_drawn() -> None:
+    name = "ŒUF Łukasz Ÿvonne « Zoé » – 12,5 % … €"
+    pdf = render_receipt(receipt(worker_name=name))
+    references = {
+        "DejaVuSansBook": TTFont(
+            io.BytesIO(
+                pdf_module.subset_font(pdf_module.FONTS_DIR / "DejaVuSans.ttf", pdf_module._unicodes())
+            )
+        ),
+        "DejaVuSansBold": TTFont(
+            io.BytesIO(
+                pdf_module.subset_font(pdf_module.FONTS_DIR / "DejaVuSans-Bold.ttf", pdf_module._unicodes())
+            )
+        ),
+    }
+    drawn = set()
+    for font, gids, texts in embedded_fonts(pdf):
+        reference = references[font["name"].getBestFullName().replace(" ", "")]
+        order, ref_order = font.getGlyphOrder(), reference.getGlyphOrder()
+        assert order == ref_order  # glyph ids kept
+        cmap = reference.getBestCmap()
+        glyf, ref_glyf = font["glyf"], reference["glyf"]
+        for code, text in texts.items():
+            if code == 0:
+                continue
+            glyph = order[gids[code]]
+            assert glyph == cmap[ord(text)], (code, text)  # the code shows the character's glyph
+            if ref_glyf[glyph].numberOfContours:
+                assert glyf[glyph].numberOfContours == ref_glyf[glyph].numberOfContours
+                assert list(glyf[glyph].getCoordinates(glyf)[0]) == list(
+                    ref_glyf[glyph].getCoordinates(ref_glyf)[0]
+                )
+            drawn.add(text)
+        kept = [g for g in order if glyf[g].numberOfContours != 0]
+        assert len(kept) <= len(texts) + 10  # only the glyphs drawn (and their components)
+        assert font["hmtx"].metrics == reference["hmtx"].metrics
+    assert set(name.replace(" ", "")) <= drawn
