@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from services import accounts
 from services.clock import today
 from ui import resources
 from ui.state import session
 
 state = session()
-missing = accounts.missing_contracts(resources.store(), state.account, today(resources.settings()))
+missing = state.missing_contracts(resources.store(), today(resources.settings()))
 
 st.title("Accès à l'Espace ESAT")
 st.warning(

@@ -3,11 +3,13 @@
 import streamlit as st
 
 from services import accounts
+from services.clock import now_utc
 from ui import resources
 from ui.state import session
 
 state = session()
 store = resources.store()
+settings = resources.settings()
 
 st.title("Bienvenue sur Mon Compte Partenaire")
 st.write(
@@ -25,11 +27,12 @@ with st.form("login", border=True):
     submitted = st.form_submit_button("Se connecter", type="primary")
 
 if submitted:
-    account = accounts.authenticate(store, login or "", password or "")
+    account = accounts.authenticate(store, settings, login or "", password or "", st.context.ip_address)
     if account is None:
         st.error(accounts.LOGIN_FAILED, icon=":material/error:")
     else:
         state.account = account
+        state.login_at = state.seen_at = now_utc(settings)
         try:
             state.cgu_ok = not accounts.pending_cgu(store, account)
         except accounts.CguUnavailable:

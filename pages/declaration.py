@@ -19,7 +19,17 @@ if draft is None:
     st.switch_page("pages/travailleurs.py")
 kind = declarations.kinds()[draft.kind]
 form = declarations.forms()[draft.form_id] if draft.form_id else None
-worker = partner.get_worker(store, state.account, draft.worker_id)
+account = state.account
+# Read once per visit of the page (the steps' reruns reuse them), again on each new visit.
+worker = state.remember_on_screen(
+    ("worker", account.id, draft.worker_id), lambda: partner.get_worker(store, account, draft.worker_id)
+)
+# The steps only go forward through their buttons (AUTHZ-05): no form before its questions,
+# no "fin" before a commit. The recap validates again before showing anything.
+if form is None:
+    draft.step = "questions"
+elif draft.step == "fin" and draft.declaration_id is None:
+    draft.step = "recap"
 last = state.index + 1 >= len(state.selected)
 
 st.title(form.title if form else kind.title)
@@ -49,18 +59,21 @@ if draft.step == "questions":
     refused: list[str] = []
     if target is not None:
         chosen = declarations.forms()[target]
-        refused = declarations.refusals(store, settings, state.account, draft.worker_id, chosen)
+        refused = state.remember_on_screen(
+            ("refusals", account.id, draft.worker_id, chosen.id, today(settings)),
+            lambda: declarations.refusals(store, settings, account, draft.worker_id, chosen),
+        )
         for text in refused:
             st.error(text, icon=":material/block:")
         if not refused:
             st.info(f"Déclaration à saisir : {chosen.title}. {chosen.summary}", icon=":material/info:")
-    quit_col, next_col = st.columns([1, 1])
-    if quit_col.button("Quitter", icon=":material/close:"):
+    row = st.container(horizontal=True, horizontal_alignment="distribute")  # one block, not three
+    if row.button("Quitter", icon=":material/close:"):
         state.dialog = "quit_saisie"
     if (
         target is not None
         and not refused
-        and next_col.button("Commencer la saisie", type="primary", icon=":material/arrow_forward:")
+        and row.button("Commencer la saisie", type="primary", icon=":material/arrow_forward:")
     ):
         draft.form_id, draft.step = target, "saisie"
         draft.errors, draft.warnings, draft.form_errors = {}, {}, []
@@ -78,10 +91,10 @@ elif draft.step == "saisie":
     wizard.render_fields(form, draft)
     for text in draft.form_errors:
         st.error(text, icon=":material/error:")
-    quit_col, next_col = st.columns([1, 1])
-    if quit_col.button("Quitter", icon=":material/close:"):
+    row = st.container(horizontal=True, horizontal_alignment="distribute")  # one block, not three
+    if row.button("Quitter", icon=":material/close:"):
         state.dialog = "quit_saisie"
-    if next_col.button("Suivant : récapitulatif", type="primary", icon=":material/arrow_forward:"):
+    if row.button("Suivant : récapitulatif", type="primary", icon=":material/arrow_forward:"):
         report = declarations.check(
             store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft)
         )
@@ -112,10 +125,10 @@ elif draft.step == "recap":
             st.rerun()
     for issue in report.warnings:
         st.warning(issue.message, icon=":material/warning:")
-    quit_col, ok_col = st.columns([1, 1])
-    if quit_col.button("Quitter", icon=":material/close:"):
+    row = st.container(horizontal=True, horizontal_alignment="distribute")  # one block, not three
+    if row.button("Quitter", icon=":material/close:"):
         state.dialog = "quit_recap"
-    if ok_col.button("Valider", type="primary", icon=":material/check:"):
+    if row.button("Valider", type="primary", icon=":material/check:"):
         try:
             decl = declarations.submit(
                 store,
@@ -149,7 +162,10 @@ elif draft.step == "recap":
 
 else:  # fin
     step_bar(3)
-    decl = declarations.get(store, state.account, draft.declaration_id)
+    decl = state.remember_on_screen(
+        ("declaration", account.id, draft.declaration_id),
+        lambda: declarations.get(store, account, draft.declaration_id),
+    )
     st.success(
         f"Votre déclaration a bien été transmise à la Caf. Numéro de reçu : {decl.receipt_number}, "
         f"le {decl.received_at:%d/%m/%Y à %H:%M}.",
@@ -177,11 +193,11 @@ else:  # fin
                 declarations.save_feedback(store, settings, state.account, decl.id, rating + 1, comment or "")
                 draft.feedback_sent = True
                 st.rerun()
-    quit_col, next_col = st.columns([1, 1])
-    if quit_col.button("Quitter", icon=":material/close:"):
+    row = st.container(horizontal=True, horizontal_alignment="distribute")  # one block, not three
+    if row.button("Quitter", icon=":material/close:"):
         state.finish()
         st.switch_page("pages/travailleurs.py")
-    if next_col.button("Valider" if last else "Continuer", type="primary", icon=":material/arrow_forward:"):
+    if row.button("Valider" if last else "Continuer", type="primary", icon=":material/arrow_forward:"):
         if state.advance():
             st.switch_page("pages/fiche.py")
         state.flash = "Vos déclarations ont été transmises. Vous pouvez faire une nouvelle sélection."

@@ -15,23 +15,25 @@ worker_id = state.current_worker()
 if worker_id is None:
     st.switch_page("pages/travailleurs.py")
 kind = declarations.kinds()[state.kind]
-worker = partner.get_worker(store, state.account, worker_id)
+account = state.account
+on = today(settings)
+# Read once per visit of the fiche (its reruns reuse them), again on each new visit.
+worker = state.remember_on_screen(
+    ("worker", account.id, worker_id), lambda: partner.get_worker(store, account, worker_id)
+)
 
 st.title("Fiche travailleur")
 st.caption(f"{kind.title} — travailleur {state.index + 1} / {len(state.selected)}")
 st.progress((state.index + 1) / len(state.selected))
 
-with st.container(border=True):
-    name_col, number_col, birth_col = st.columns(3)
-    name_col.text_input("Nom", worker.last_name, disabled=True)
-    name_col.text_input("Prénom", worker.first_name, disabled=True)
-    number_col.text_input("Numéro d'allocataire", worker.allocataire, disabled=True)
-    birth_col.text_input("Date de naissance", f"{worker.birth_date:%d/%m/%Y}", disabled=True)
+with st.container(border=True, horizontal=True):  # one block, where columns add one per column
+    st.text_input("Nom", worker.last_name, disabled=True)
+    st.text_input("Prénom", worker.first_name, disabled=True)
+    st.text_input("Numéro d'allocataire", worker.allocataire, disabled=True)
+    st.text_input("Date de naissance", f"{worker.birth_date:%d/%m/%Y}", disabled=True)
 
 st.subheader("Justificatifs des deux dernières années")
-history = state.remember(
-    ("history", worker_id), lambda: partner.history(store, state.account, worker_id, today(settings))
-)
+history = state.remember(("history", worker_id), lambda: partner.history(store, account, worker_id, on))
 if not history:
     st.info(
         "Aucune déclaration n'a été transmise pour ce travailleur ces deux dernières années.",
@@ -59,7 +61,14 @@ else:
 
 st.divider()
 form = declarations.forms().get(state.kind)  # None for a question tree
-first = declarations.existing(store, state.account, form, worker_id, today(settings)) if form else None
+first = (
+    state.remember_on_screen(
+        ("existing", account.id, form.id, worker_id, on),
+        lambda: declarations.existing(store, account, form, worker_id, on),
+    )
+    if form
+    else None
+)
 if first is not None:
     st.warning(
         f"Un {kind.title.lower()} a déjà été transmis pour ce travailleur pour cette campagne : "

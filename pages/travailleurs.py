@@ -25,11 +25,13 @@ notice = state.pop_flash()
 if notice:
     st.success(notice, icon=":material/check_circle:")
 
+# Rows are horizontal containers, one block each, where st.columns adds a block per column:
+# each block is one more message on every rerun (docs/benchmarks.md, P1).
 # Caf: the pencil only exists when the workers depend on several Cafs.
-caf_col, edit_col = st.columns([4, 2])
-caf_col.write(f"Caf : **{literal(cafs[state.caf_code].name)}**")
-if len(cafs) > 1 and edit_col.button("Changer de Caf", icon=":material/edit:", key="caf_edit"):
-    state.dialog = "caf" if state.dialog != "caf" else None
+with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+    st.markdown(f"Caf : **{literal(cafs[state.caf_code].name)}**")
+    if len(cafs) > 1 and st.button("Changer de Caf", icon=":material/edit:", key="caf_edit"):
+        state.dialog = "caf" if state.dialog != "caf" else None
 if state.dialog == "caf":
 
     def _change_caf() -> None:
@@ -45,15 +47,14 @@ if state.dialog == "caf":
     )
 
 # Filter on "Nom Prénom" or numéro d'allocataire.
-with st.form("filter", border=False):
-    search_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
-    query = search_col.text_input(
+with st.form("filter", border=False), st.container(horizontal=True, vertical_alignment="bottom"):
+    query = st.text_input(
         "Rechercher un travailleur",
         value=state.query,
         max_chars=100,
         placeholder="Nom, prénom ou numéro d'allocataire",
     )
-    if button_col.form_submit_button("Rechercher", icon=":material/search:"):
+    if st.form_submit_button("Rechercher", icon=":material/search:"):
         state.query, state.page = query.strip(), 0
         st.rerun()
 
@@ -86,28 +87,28 @@ for i, worker in enumerate(workers):
 
 pages = max(1, -(-total // PAGE_SIZE))
 if pages > 1:
-    prev_col, label_col, next_col = st.columns([1, 2, 1])
-    if prev_col.button("Page précédente", icon=":material/chevron_left:", disabled=state.page == 0):
-        state.page -= 1
-        st.rerun()
-    label_col.write(f"Page {state.page + 1} sur {pages} — {total} travailleurs")
-    if next_col.button("Page suivante", icon=":material/chevron_right:", disabled=state.page >= pages - 1):
-        state.page += 1
-        st.rerun()
+    with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+        if st.button("Page précédente", icon=":material/chevron_left:", disabled=state.page == 0):
+            state.page -= 1
+            st.rerun()
+        st.markdown(f"Page {state.page + 1} sur {pages} — {total} travailleurs")
+        if st.button("Page suivante", icon=":material/chevron_right:", disabled=state.page >= pages - 1):
+            state.page += 1
+            st.rerun()
 
 st.divider()
 count = len(state.selected)
-st.write(f"**{count}** travailleur{'s' if count > 1 else ''} sélectionné{'s' if count > 1 else ''}")
-act, clear, back = st.columns([2, 2, 2])
-if act.button(
-    "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
-):
-    state.dialog = "choice"
-if clear.button("Vider la sélection", disabled=count == 0):
-    state.selected = []
-    st.rerun()
-if back.button("Retour à l'accueil", icon=":material/home:"):
-    st.switch_page("pages/accueil.py")
+st.markdown(f"**{count}** travailleur{'s' if count > 1 else ''} sélectionné{'s' if count > 1 else ''}")
+with st.container(horizontal=True):
+    if st.button(
+        "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
+    ):
+        state.dialog = "choice"
+    if st.button("Vider la sélection", disabled=count == 0):
+        state.selected = []
+        st.rerun()
+    if st.button("Retour à l'accueil", icon=":material/home:"):
+        st.switch_page("pages/accueil.py")
 
 if state.dialog == "choice":
     choice_dialog(state, today(settings))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from data.store import Store
+from data.store import Store, Tx
 from services import audit, passwords
 from services.clock import now_utc
 from services.config import Settings
 
+log = logging.getLogger("espace_esat.auth")  # ids only: never a login, password or address
+
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
+FREE_FAILURES = 5  # failures within an hour before each attempt must wait
+MAX_DELAY_SECONDS = 60  # the wait grows 1, 2, 4… s up to this: at most ~70 failures an hour
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
 CONTRACT_LABELS = {
     "convention": "la convention d'accès à Mon Compte Partenaire",
     "contrat_services": "le contrat de services",
@@ -43,22 +53,91 @@ class CguUnavailable(RuntimeError):
     """The CGU texts cannot be read: the UI shows an information message."""
 
 
-def authenticate(store: Store, login: str, password: str) -> Account | None:
-    """The account for these credentials, or None (one outcome for every kind of failure)."""
-    row = store.one("SELECT * FROM account WHERE login = ?", [login.strip().lower()[:254]])
-    ok = passwords.verify_password(row["password_hash"] if row else _DUMMY_HASH, password[:1024])
-    if not row or not ok or not row["active"]:
-        with store.transaction() as tx:
-            audit.record(tx, row["id"] if row else None, "login_failed")
+def authenticate(
+    store: Store,
+    settings: Settings,
+    login: str,
+    password: str,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> Account | None:
+    """The account for these credentials, or None: one outcome for every kind of failure.
+
+    Unknown identifiant, wrong password, inactive or demo account outside demo mode, and an attempt
+    during the growing delay (AUTH-02) all cost one argon2 verification and say nothing more.
+    ``source`` is the client address; ``now`` is for tests (naive UTC).
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    login = login.strip().lower()[:254]
+    keys = [_throttle_key(settings, "compte", login), _throttle_key(settings, "source", source or "inconnue")]
+    row = store.one("SELECT * FROM account WHERE login = ?", [login])
+    wait = max(_wait(store, key, now) for key in keys)
+    checked_hash = row["password_hash"] if row and not wait else _DUMMY_HASH
+    ok = passwords.verify_password(checked_hash, password[:1024])
+    usable = row is not None and row["active"] and (settings.demo or not row["demo"])
+    account_id = row["id"] if row else None
+    if wait:
+        audit.log(store, account_id, "login_delayed")
+        log.warning("auth login_delayed account=%s wait=%ss", account_id or "inconnu", wait)
         return None
-    with store.transaction() as tx:
+    if not (ok and usable):
+
+        def fail(tx: Tx) -> None:
+            tx.executemany("INSERT INTO login_failure VALUES (?, ?)", [[key, now] for key in keys])
+            audit.record(tx, account_id, "login_failed")
+
+        store.write(fail)
+        log.warning("auth login_failed account=%s", account_id or "inconnu")
+        return None
+    assert row is not None
+
+    def succeed(tx: Tx) -> None:
         if passwords.needs_rehash(row["password_hash"]):
             tx.execute(
                 "UPDATE account SET password_hash = ? WHERE id = ?",
                 [passwords.hash_password(password), row["id"]],
             )
+        tx.execute("DELETE FROM login_failure WHERE key = ?", [keys[0]])
         audit.record(tx, row["id"], "login")
+
+    store.write(succeed)
+    log.info("auth login account=%s", row["id"])
     return _account(row)
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long to wait after ``failures`` failures within the hour (none for the first 5)."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return timedelta(seconds=min(2 ** (failures - FREE_FAILURES), MAX_DELAY_SECONDS))
+
+
+def _wait(store: Store, key: str, now: datetime) -> int:
+    """Whole seconds still to wait for this key (0: an attempt is allowed)."""
+    row = store.one(
+        "SELECT count(*) AS n, max(failed_at) AS last FROM login_failure WHERE key = ? AND failed_at > ?",
+        [key, now - timedelta(hours=1)],
+    )
+    if not row or not row["n"]:
+        return 0
+    remaining = row["last"] + delay_after(row["n"]) - now
+    return max(0, math.ceil(remaining.total_seconds()))
+
+
+def _throttle_key(settings: Settings, kind: str, value: str) -> str:
+    digest = hmac.new(settings.secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:32]}"
+
+
+def logout(store: Store, account: Account, reason: str = "logout") -> None:
+    """Record the end of a session (``logout`` or ``session_expired``); the UI forgets the state."""
+    audit.log(store, account.id, reason)
+    log.info("auth %s account=%s", reason, account.id)
+
+
+def session_expired(login_at: datetime, seen_at: datetime, now: datetime) -> bool:
+    """SESS-01: 30 minutes without activity, or 12 hours since login."""
+    return now - seen_at >= IDLE_TIMEOUT or now - login_at >= ABSOLUTE_TIMEOUT
 
 
 def get(store: Store, account_id: int) -> Account | None:
@@ -117,7 +196,8 @@ def pending_cgu(store: Store, account: Account) -> list[CguText]:
 
 def accept_cgu(store: Store, settings: Settings, account: Account, texts: list[CguText]) -> None:
     at = now_utc(settings)
-    with store.transaction() as tx:
+
+    def accept(tx: Tx) -> None:
         for t in texts:
             if tx.scalar(
                 "SELECT count(*) FROM cgu_acceptance WHERE account_id = ? AND scope = ? AND version = ?",
@@ -126,3 +206,5 @@ def accept_cgu(store: Store, settings: Settings, account: Account, texts: list[C
                 continue
             tx.execute("INSERT INTO cgu_acceptance VALUES (?, ?, ?, ?)", [account.id, t.scope, t.version, at])
             audit.record(tx, account.id, "cgu_accepted", f"{t.scope}:v{t.version}")
+
+    store.write(accept)

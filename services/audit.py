@@ -26,8 +26,7 @@ GENESIS = "genese"
 
 def record(tx: Tx, account_id: int | None, action: str, object_ref: str | None = None) -> None:
     """Append an audit row. ``object_ref`` is an identifier (never names or declared values)."""
-    tx.execute("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1")
-    head = tx.one("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
+    head = tx.one("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
     assert head is not None, "audit_head is created by migration 006"
     row_id, prev = head["last_id"], head["last_hash"]
     at = datetime.now(UTC).replace(tzinfo=None)

@@ -11,6 +11,7 @@ from services import audit
 from services.accounts import Account
 from services.clock import now_utc, to_paris
 from services.config import Settings
+from services.free_text import free_text
 from services.partner import NotAllowed
 
 REVIEWERS = ("relecteur", "agent")
@@ -41,7 +42,7 @@ def add(
     form = load_all().get(form_id)
     if form is None or (field_id is not None and field_id not in {f.id for f in form.fields}):
         raise ValueError("formulaire ou champ inconnu")
-    text = body.strip()[:MAX_LENGTH]
+    text = free_text(body, MAX_LENGTH)
     if not text:
         raise ValueError("commentaire vide")
     with store.transaction() as tx:

@@ -20,6 +20,7 @@ class Settings:
     today: date | None
     demo_password: str
     secret: str
+    demo: bool = False  # demo mode: demo accounts work, a banner says so (ESAT_DEMO=1)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -36,4 +37,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         today=date.fromisoformat(today) if today else None,
         demo_password=env.get("ESAT_DEMO_PASSWORD") or "Demo-Espace-ESAT-2026",
         secret=env.get("ESAT_SECRET") or "dev-secret-change-me",
+        demo=(env.get("ESAT_DEMO") or "").strip().lower() in {"1", "true", "oui", "yes"},
     )

@@ -8,6 +8,7 @@ with a pointer to the first.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
@@ -27,6 +28,7 @@ from services import audit, mail, partner, pdf
 from services.accounts import Account
 from services.clock import now_utc, to_paris, today
 from services.config import Settings
+from services.free_text import free_text
 from services.receipts import receipt_number, verification_code
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def status_on(worker: partner.Worker, on: date) -> str:
     return worker.status
 
 
-def context(store: Store, worker: partner.Worker, on: date) -> dict[str, Any]:
+def context(store: Store | Tx, worker: partner.Worker, on: date) -> dict[str, Any]:
     """What the Caf knows of the worker, for the guards and checks that depend on it."""
     return {
         "rate_esat": worker.rate_esat,
@@ -165,18 +167,32 @@ def submit(
     Raises :class:`Invalid` (with the report) or :class:`AlreadyDeclared`.
     """
     worker = partner.get_worker(store, account, worker_id)
+    filed = _filed_with(store, account, worker_id, idempotency_key)
+    if filed is not None:  # a retry of a filed declaration: its answer, whatever changed since
+        return filed
     on = today(settings)
     report = validate(form, payload, on, context(store, worker, on))
     if not report.valid:
         raise Invalid(report)
     # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
     declaration_id, created = store.write(
-        lambda tx: _commit(store, tx, settings, account, worker, form, report, idempotency_key, on)
+        lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on)
     )
     decl = get(store, account, declaration_id)
-    if created:
-        deliver_pending(store, settings)
+    if created and deliver(store, settings, declaration_id):
+        deliver_pending(store, settings, limit=10)  # earlier ones the mail server refused, if any
     return decl
+
+
+def _filed_with(store: Store, account: Account, worker_id: int, idempotency_key: str) -> Declaration | None:
+    row = store.one(
+        "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
+    )
+    if row is None:
+        return None
+    if row["worker_id"] != worker_id or row["author_id"] != account.id:
+        raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
+    return get(store, account, row["id"])
 
 
 def _commit(
@@ -186,11 +202,14 @@ def _commit(
     account: Account,
     worker: partner.Worker,
     form: FormDefinition,
-    report: Report,
+    payload: dict,
     idempotency_key: str,
     on: date,
 ) -> tuple[int, bool]:
-    key = natural_key(form, worker.id, on, report.values)
+    # Concurrent filings for one worker queue on its row (PostgreSQL; DuckDB runs one transaction
+    # at a time). Then: the key already used? its declaration. Otherwise the rules run again on
+    # what the Caf knows now, and the natural key decides "déjà transmise".
+    tx.execute("UPDATE worker SET status = status WHERE id = ?", [worker.id])
     same = tx.one(
         "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
     )
@@ -198,10 +217,19 @@ def _commit(
         if same["worker_id"] != worker.id or same["author_id"] != account.id:
             raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
         return same["id"], False
-    if key is not None:
-        first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key])
-        if first is not None:
-            raise AlreadyDeclared(get(store, account, first["id"]))
+    known = tx.one(
+        "SELECT rate_esat, rate_mo, double_activity, double_activity_since, status, return_date "
+        "FROM worker WHERE id = ?",
+        [worker.id],
+    )
+    worker = dataclasses.replace(worker, **known)
+    report = validate(form, payload, on, context(tx, worker, on))
+    if not report.valid:
+        raise Invalid(report)
+    key = natural_key(form, worker.id, on, report.values)
+    first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key]) if key else None
+    if first is not None:
+        raise AlreadyDeclared(get(store, account, first["id"]))
     declaration_id = tx.scalar("SELECT nextval('declaration_seq')")
     received = now_utc(settings)
     number = receipt_number(declaration_id, to_paris(received))
@@ -333,8 +361,7 @@ def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_
     )
     ref = date(decl.campaign, 11, 30) if decl.campaign is not None else decl.received_at.date()
     derived = engine.derived(form, decl.values, ref, {"rate_esat": worker.rate_esat})
-    with store.transaction() as tx:
-        audit.record(tx, account.id, "pdf_downloaded", decl.receipt_number)
+    audit.log(store, account.id, "pdf_downloaded", decl.receipt_number)
     return pdf.render_receipt(
         pdf.ReceiptData(
             receipt_number=decl.receipt_number,
@@ -368,7 +395,7 @@ def save_feedback(
     """Store the user's avis on the teleprocedure (one per declaration; a repeat replaces it)."""
     get(store, account, declaration_id)
     rating = max(1, min(5, int(rating)))
-    comment = comment.strip()[:1000] or None
+    comment = free_text(comment, 1000)
     with store.transaction() as tx:
         tx.execute("DELETE FROM feedback WHERE declaration_id = ?", [declaration_id])
         tx.execute(
@@ -378,23 +405,32 @@ def save_feedback(
         )
 
 
-def deliver_pending(store: Store, settings: Settings) -> int:
-    """Send the accusés de réception not sent yet; a failure leaves them for the next call."""
-    sent = 0
-    for row in store.all("SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT 100"):
-        msg = email.message_from_string(row["message"], _class=EmailMessage, policy=email.policy.SMTP)
-        try:
-            mail.deliver(settings, msg)
-        except OSError as exc:
-            log.warning(
-                "accusé de réception non envoyé (déclaration %s): %s",
-                row["declaration_id"],
-                type(exc).__name__,
-            )
-            break
-        store.execute(
-            "UPDATE outbox SET sent_at = ? WHERE declaration_id = ?",
-            [now_utc(settings), row["declaration_id"]],
+def deliver(store: Store, settings: Settings, declaration_id: int) -> bool:
+    """Send one accusé de réception, once: claim it, send it, give it back if sending fails.
+
+    True when this call sent it. Claiming first means two callers never send the same message
+    (at most once: a crash between claim and send loses the e-mail, never the declaration)."""
+    claimed = store.write(
+        lambda tx: tx.one(
+            "UPDATE outbox SET sent_at = ? WHERE declaration_id = ? AND sent_at IS NULL RETURNING message",
+            [now_utc(settings), declaration_id],
         )
-        sent += 1
-    return sent
+    )
+    if claimed is None:
+        return False
+    msg = email.message_from_string(claimed["message"], _class=EmailMessage, policy=email.policy.SMTP)
+    try:
+        mail.deliver(settings, msg)
+    except OSError as exc:
+        log.warning("accusé de réception non envoyé (déclaration %s): %s", declaration_id, type(exc).__name__)
+        store.execute("UPDATE outbox SET sent_at = NULL WHERE declaration_id = ?", [declaration_id])
+        return False
+    return True
+
+
+def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
+    """Send the accusés de réception not sent yet (oldest first); return how many this call sent."""
+    pending = store.all(
+        "SELECT declaration_id FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT ?", [limit]
+    )
+    return sum(deliver(store, settings, row["declaration_id"]) for row in pending)

@@ -6,12 +6,13 @@ Every function takes the logged-in account and only ever reads that account's ES
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 from data.store import Store
+from services import retention
 from services.accounts import Account
-from services.clock import PARIS, to_paris, years_before
+from services.clock import to_paris
 
 
 class NotAllowed(LookupError):
@@ -172,8 +173,7 @@ def get_worker(store: Store, account: Account, worker_id: int) -> Worker:
 def history(store: Store, account: Account, worker_id: int, today: date) -> list[HistoryItem]:
     """Declarations of this worker received over the last 2 rolling years, newest first."""
     get_worker(store, account, worker_id)
-    # received_at is naive UTC; the window starts at midnight, Paris time, 2 years ago.
-    since = datetime.combine(years_before(today, 2), time(), PARIS).astimezone(UTC).replace(tzinfo=None)
+    since = retention.kept_since(today)  # what the retention job keeps, from Paris midnight
     rows = store.all(
         "SELECT id, receipt_number, form_id, received_at FROM declaration "
         "WHERE worker_id = ? AND esat_id = ? AND received_at >= ? ORDER BY received_at DESC",

@@ -7,6 +7,7 @@ SMIC is read from ``rules.parameters``).
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +23,9 @@ RG, AIDE, PART = "remuneration_garantie", "aide_au_poste", "part_esat"
 FIELDS = (RG, AIDE, PART)
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999.99")
-SETTINGS = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 2 × 2,000 certificats in `make test`; ESAT_PROPERTY_EXAMPLES=5000 gives INPUT-01's 10,000 (docs/reliability.md).
+EXAMPLES = int(os.environ.get("ESAT_PROPERTY_EXAMPLES", "2000"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- strategies -----------------------------------------------------------------------------------
 

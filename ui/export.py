@@ -12,8 +12,7 @@ from services.accounts import Account
 
 def _audited(store: Store, account: Account, name: str, build):  # type: ignore[no-untyped-def]
     def data() -> bytes:
-        with store.transaction() as tx:
-            audit.record(tx, account.id, "export", name)
+        audit.log(store, account.id, "export", name)
         return build()
 
     return data

@@ -6,9 +6,12 @@ import logging
 
 import streamlit as st
 
+from data.store import Store
+from services import accounts, audit
 from services.clock import today
 from services.config import Settings
 from ui.state import Session, reset
+from ui.text import literal
 
 log = logging.getLogger("espace_esat")
 
@@ -18,7 +21,14 @@ GENERIC_ERROR = (
 )
 
 
+ACCESS_DENIED = "Cette information n'existe pas ou ne relève pas de votre périmètre."
+
+
 def banners(settings: Settings) -> None:
+    if settings.demo:
+        st.info(
+            "Mode démonstration : les comptes et toutes les données sont fictifs.", icon=":material/science:"
+        )
     if settings.today:
         st.warning(
             f"Date simulée : nous faisons comme si nous étions le {today(settings):%d/%m/%Y} (ESAT_TODAY).",
@@ -26,15 +36,16 @@ def banners(settings: Settings) -> None:
         )
 
 
-def sidebar(state: Session) -> None:
+def sidebar(state: Session, store: Store) -> None:
+    # Drawn on every run of every page: one element per block of text (each element is one more
+    # message per rerun, docs/benchmarks.md P1). The account's name and email are shown literally.
     with st.sidebar:
-        st.markdown("### Mon Compte Partenaire")
-        st.caption("Espace ESAT — Caf")
+        st.markdown("### Mon Compte Partenaire\n:small[:gray[Espace ESAT — Caf]]")
         if state.account is None:
             return
-        st.write(state.account.display_name)
-        st.caption(state.account.email)
+        st.markdown(f"{literal(state.account.display_name)}  \n:small[:gray[{literal(state.account.email)}]]")
         if st.button("Se déconnecter", icon=":material/logout:", key="logout"):
+            accounts.logout(store, state.account)
             reset()
             st.rerun()
 
@@ -47,6 +58,15 @@ def technical_error(exc: BaseException) -> None:
     origin = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
     log.error("page failed: %s at %s", type(exc).__name__, origin)
     st.error(GENERIC_ERROR, icon=":material/error:")
+
+
+def access_denied(store: Store, state: Session) -> None:
+    """An object outside the account's scope was asked for: say no, show nothing, audit it."""
+    account_id = state.account.id if state.account else None
+    audit.log(store, account_id, "access_denied")
+    log.warning("access denied account=%s", account_id)
+    state.finish()  # drop the selection that led here
+    st.error(ACCESS_DENIED, icon=":material/block:")
 
 
 def step_bar(current: int) -> None:

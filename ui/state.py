@@ -7,12 +7,18 @@ Drafts are plain data (not widget keys), so values survive page changes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 import streamlit as st
 
+from data.store import Store
+from services import accounts
 from services.accounts import Account
+
+T = TypeVar("T")
 
 _KEY = "espace_esat"
 
@@ -38,6 +44,8 @@ class Draft:
 @dataclass
 class Session:
     account: Account | None = None
+    login_at: datetime | None = None  # naive UTC, for the 12 h limit (SESS-01)
+    seen_at: datetime | None = None  # last rerun, for the 30 min idle limit
     cgu_ok: bool = False
     caf_code: str | None = None
     query: str = ""
@@ -50,6 +58,8 @@ class Session:
     dialog: str | None = None  # which confirmation dialog is open
     flash: str | None = None  # one-shot information shown on the next page
     memo: dict[Any, Any] = field(default_factory=dict)  # this session's reads, never shared
+    screen: str | None = None  # the page of the last run (see ``enter``)
+    screen_memo: dict[Any, Any] = field(default_factory=dict)  # reads of the current screen visit
     inbox_page: int = 0  # Caf agents: page of the corbeille
     review_drafts: dict[str, Draft] = field(default_factory=dict)  # reviewers: dry runs, per form
     review_reports: dict[str, Any] = field(default_factory=dict)  # reviewers: last dry-run report, per form
@@ -92,11 +102,37 @@ class Session:
                 self.drafts[worker_id] = Draft(worker_id, self.kind, form_id=self.kind)
         return self.drafts[worker_id]
 
-    def remember(self, key: Any, compute: Any) -> Any:
-        """Per-session memo: a screen does not reload what it already read."""
+    def remember(self, key: Any, compute: Callable[[], T]) -> T:
+        """Per-session memo: a screen does not reload what it already read.
+
+        ``key`` names everything the value depends on. Never shared between sessions (ST-07).
+        """
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
+
+    def enter(self, screen: str) -> None:
+        """Called by app.py on every run with the page about to run: a new page starts a new visit."""
+        if screen != self.screen:
+            self.screen, self.screen_memo = screen, {}
+
+    def remember_on_screen(self, key: Any, compute: Callable[[], T]) -> T:
+        """Like ``remember``, for the current visit of a page only: the reruns of a screen (a click
+        that stays on it) reuse the read; coming back to the page reads it again, so what another
+        session or a submission changed meanwhile is seen. An exception is not remembered."""
+        if key not in self.screen_memo:
+            self.screen_memo[key] = compute()
+        return self.screen_memo[key]
+
+    def missing_contracts(self, store: Store, on: date) -> list[str]:
+        """The partner documents the account lacks on ``on``, read once per login and day (app.py
+        asks on every run): a contract signed or ended meanwhile counts from the next login or day."""
+        account = self.account
+        assert account is not None
+        return self.remember(
+            ("missing_contracts", account.id, self.login_at, on),
+            lambda: accounts.missing_contracts(store, account, on),
+        )
 
     def pop_flash(self) -> str | None:
         text, self.flash = self.flash, None
