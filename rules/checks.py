@@ -10,7 +10,7 @@ import calendar
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,16 @@ def run(
 ) -> str | None:
     if spec.when is not None and not engine.holds(spec.when, values):
         return None
-    needed = [spec.field] + [getattr(spec, k) for k in ("other", "total") if hasattr(spec, k)]
-    if any(values.get(f) is None for f in needed):
-        return None
+    for name in operands(type(spec)):
+        if values.get(getattr(spec, name)) is None:
+            return None
     return CHECKS[spec.check](spec, form, values, on, ctx)
+
+
+@cache
+def operands(kind: type) -> tuple[str, ...]:
+    """The attributes of a check kind that name the fields it reads (``field``, ``other``…)."""
+    return ("field", *(name for name in ("other", "total") if name in kind.model_fields))
 
 
 def _compare(test: Callable[[Any, Any], bool]) -> Callable[..., str | None]:
@@ -47,45 +53,42 @@ def _compare(test: Callable[[Any, Any], bool]) -> Callable[..., str | None]:
     return check
 
 
-def _smic_limit(spec: Any, on: date, ctx: Mapping[str, Any]) -> tuple[Decimal, str, str]:
-    ratio = parameters.value(spec.param, on)
-    limit = ratio * parameters.value("smic_mensuel", on)
-    prorata = ""
+def _smic_limit(spec: Any, on: date, ctx: Mapping[str, Any]) -> Decimal:
+    limit = parameters.value(spec.param, on) * parameters.value("smic_mensuel", on)
     if spec.prorata:
-        rate = Decimal(ctx.get("rate_esat") or HUNDRED)
-        limit = limit * rate / HUNDRED
-        prorata = f", au prorata d'un taux d'activité de {fmt.rate(rate)}"
-    return limit.quantize(engine.CENT), fmt.rate(ratio * HUNDRED), prorata
+        limit = limit * _rate(ctx) / HUNDRED
+    return limit.quantize(engine.CENT)
+
+
+def _smic_message(
+    key: str, spec: Any, form: FormDefinition, on: date, ctx: Mapping[str, Any], limit: Decimal
+) -> str:
+    prorata = f", au prorata d'un taux d'activité de {fmt.rate(_rate(ctx))}" if spec.prorata else ""
+    return message(
+        key,
+        label=form.field(spec.field).label,
+        limit=fmt.amount(limit),
+        ratio=fmt.rate(parameters.value(spec.param, on) * HUNDRED),
+        prorata=prorata,
+    )
 
 
 def _max_smic(
     spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
 ) -> str | None:
-    limit, ratio, prorata = _smic_limit(spec, on, ctx)
+    limit = _smic_limit(spec, on, ctx)
     if values[spec.field] <= limit:
         return None
-    return message(
-        "max_smic_ratio",
-        label=form.field(spec.field).label,
-        limit=fmt.amount(limit),
-        ratio=ratio,
-        prorata=prorata,
-    )
+    return _smic_message("max_smic_ratio", spec, form, on, ctx, limit)
 
 
 def _min_smic(
     spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
 ) -> str | None:
-    limit, ratio, prorata = _smic_limit(spec, on, ctx)
+    limit = _smic_limit(spec, on, ctx)
     if values[spec.field] >= limit:
         return None
-    return message(
-        "min_smic_ratio",
-        label=form.field(spec.field).label,
-        limit=fmt.amount(limit),
-        ratio=ratio,
-        prorata=prorata,
-    )
+    return _smic_message("min_smic_ratio", spec, form, on, ctx, limit)
 
 
 def _sum_matches(
@@ -256,25 +259,32 @@ CHECKS: dict[str, Callable[..., str | None]] = {
 }
 
 
+def _rate(ctx: Mapping[str, Any]) -> Decimal:
+    """The worker's known activity rate in ESAT (%), 100 when unknown."""
+    return Decimal(ctx.get("rate_esat") or HUNDRED)
+
+
+def smic_base(on: date, ctx: Mapping[str, Any]) -> Decimal:
+    """The monthly SMIC for the worker's known activity rate (ASSUMPTION: a part-time worker
+    is compared with the SMIC of the same working time)."""
+    return parameters.value("smic_mensuel", on) * _rate(ctx) / HUNDRED
+
+
 def smic_percentage(amount: Decimal, on: date, ctx: Mapping[str, Any]) -> Decimal:
-    """``amount`` as a % of the monthly SMIC for the worker's known activity rate (ASSUMPTION:
-    a part-time worker is compared with the SMIC of the same working time)."""
-    rate = Decimal(ctx.get("rate_esat") or HUNDRED)
-    base = parameters.value("smic_mensuel", on) * rate / HUNDRED
-    return (amount * HUNDRED / base).quantize(engine.CENT)
+    """``amount`` as a % of the monthly SMIC for the worker's known activity rate."""
+    return (amount * HUNDRED / smic_base(on, ctx)).quantize(engine.CENT)
 
 
 def derive(d: Derived, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]) -> str | None:
     amount = values.get(d.field)
     if amount is None:
         return None
-    pct = smic_percentage(amount, on, ctx)
     if d.compute == "smic_percentage":
-        return fmt.rate(pct)
+        return fmt.rate(smic_percentage(amount, on, ctx))
     # The band is chosen on the amount, against each lower bound rounded to the cent as the
     # min_smic_ratio check does, so that a part flagged "below 5 % of the SMIC" gets no band
     # (comparing the rounded percentage gave 90,08 € = 4,9994 % → 5,00 % → 3,5 %).
-    base = parameters.value("smic_mensuel", on) * Decimal(ctx.get("rate_esat") or HUNDRED) / HUNDRED
+    base = smic_base(on, ctx)
     band = None
     for lower, name in parameters.ABATTEMENT_BANDS:
         if amount >= (base * lower / HUNDRED).quantize(engine.CENT):

@@ -79,8 +79,7 @@ def validate(
             report.errors.append(Issue(str(key)[:60], message("unknown_field", label=str(key)[:60])))
 
     parsed: dict[str, Any] = {}  # valid values of visible fields; None when left empty
-    for f in visible_fields(form, payload):
-        value, problem = parse(f, payload.get(f.id))
+    for f, value, problem in _parse_visible(form, payload):
         if problem:
             report.errors.append(Issue(f.id, problem))
             continue
@@ -135,13 +134,18 @@ def state_changes(form: FormDefinition, values: Mapping[str, Any]) -> dict[str, 
 
 def visible_fields(form: FormDefinition, payload: Mapping[str, Any]) -> list[Field]:
     """The fields shown for what has been typed so far (the same rule ``validate`` applies)."""
+    return [f for f, _, _ in _parse_visible(form, payload)]
+
+
+def _parse_visible(form: FormDefinition, payload: Mapping[str, Any]) -> list[tuple[Field, Any, str | None]]:
+    """Each field shown for what has been typed so far, with its parsed value or its message."""
     parsed: dict[str, Any] = {}
     shown = []
     for f in form.fields:
         if f.visible_if is not None and not holds(f.visible_if, parsed):
             continue
-        shown.append(f)
         value, problem = parse(f, payload.get(f.id))
+        shown.append((f, value, problem))
         if not problem:
             parsed[f.id] = value
     return shown
@@ -196,9 +200,10 @@ def _number(f: Field, raw: Any) -> tuple[Decimal | None, str | None]:
     value = Decimal(text.replace(",", "."))
     if negative and value != 0:
         return None, message("negative", label=f.label)
-    if value != value.quantize(CENT):
+    cents = value.quantize(CENT)
+    if value != cents:
         return None, message("decimals", label=f.label)
-    value = value.quantize(CENT)
+    value = cents
     show = fmt.amount if f.type == "amount" else fmt.rate
     upper = Decimal(str(f.max)) if f.max is not None else (MAX_AMOUNT if f.type == "amount" else Decimal(100))
     if value > upper or (f.max_exclusive and value == upper):

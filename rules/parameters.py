@@ -8,11 +8,14 @@ live in ``rules/parametres.yaml``. Both are read once per process.
 from __future__ import annotations
 
 import importlib.util
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from forms.loader import read_yaml
 
@@ -48,17 +51,25 @@ class Parameter:
     values: tuple[tuple[date, Decimal | None], ...]  # sorted by date
 
     def at(self, on: date) -> Decimal:
-        current: Decimal | None = None
-        found = False
-        for start, value in self.values:
-            if start <= on:
-                current, found = value, True
-        if not found or current is None:
+        current = _in_force(self.values, on)
+        if current is None:
             raise ParameterError(f"{self.name}: pas de valeur au {on:%d/%m/%Y}")
         return current
 
 
+_START = itemgetter(0)
+
+
+def _in_force(values: tuple[tuple[date, Any], ...], on: date) -> Any:
+    """The value of the last entry starting on or before ``on`` (``values`` sorted by date);
+    None when there is none."""
+    index = bisect_right(values, on, key=_START)
+    return values[index - 1][1] if index else None
+
+
+@lru_cache(maxsize=4096)
 def value(name: str, on: date) -> Decimal:
+    """The value of ``name`` in force on ``on`` (cached: parameters are read once per process)."""
     return parameter(name).at(on)
 
 
@@ -82,10 +93,10 @@ class DateParameter:
     values: tuple[tuple[date, date], ...]
 
     def at(self, on: date) -> date:
-        found = [v for start, v in self.values if start <= on]
-        if not found:
+        current = _in_force(self.values, on)
+        if current is None:
             raise ParameterError(f"{self.name}: pas de valeur au {on:%d/%m/%Y}")
-        return found[-1]
+        return current
 
 
 @lru_cache(maxsize=1)
