@@ -2,8 +2,8 @@
 
     .venv/bin/python -m scripts.bench_dashboard [PATH] [--caf 441] [--runs 30] [--warmups 3]
 
-Creates the store with ``data.demo.seed_national`` when PATH is absent (default
-/tmp/esat-national.duckdb), reuses it otherwise; opening it applies any new migration. Then
+Creates the store with ``data.demo.seed_national`` when PATH is absent or empty (default
+/tmp/esat-national.duckdb; a ``postgresql://`` URL works too), reuses it otherwise; opening it applies any new migration. Then
 runs every query for the Caf's agent ``--warmups`` times untimed and ``--runs`` times timed,
 and prints a Markdown table (rows returned, p50 and p95 in ms, against a 100 ms target), the
 machine and the versions. Prints counts only, never names.
@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from data import demo
-from data.store import Store
+from data.store import Store, is_postgresql
 from services import backoffice
 from services.accounts import Account
 
@@ -59,12 +59,19 @@ def machine() -> dict[str, str]:
     }
 
 
-def open_store(path: Path, today: date, years: int) -> Store:
-    if path.exists() and path.stat().st_size > 0:
-        return Store(str(path))
-    path.unlink(missing_ok=True)
+def open_store(where: str, today: date, years: int) -> Store:
+    """A DuckDB file, or a ``postgresql://`` database; seeded when it is new or empty."""
+    if is_postgresql(where):
+        store = Store(where)
+        if store.scalar("SELECT count(*) FROM declaration"):
+            return store
+    else:
+        path = Path(where)
+        if path.exists() and path.stat().st_size > 0:
+            return Store(where)
+        path.unlink(missing_ok=True)
+        store = Store(where)
     started = time.perf_counter()
-    store = Store(str(path))
     timings = demo.seed_national(store, today=today, secret=SECRET, years=years)
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
     print(f"National store created in {time.perf_counter() - started:.1f} s ({steps}).\n")
@@ -158,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.bench_dashboard", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="DuckDB file or postgresql:// URL")
     parser.add_argument(
         "--caf", default=demo.PILOT_CAF, help="Caf code of the agent (default: the pilot Caf)"
     )
