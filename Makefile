@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install run seed test test-duckdb test-postgresql lint format chromium postgresql clean
+.PHONY: install run seed test test-duckdb test-postgresql lint format chromium postgresql replicas clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,13 @@ test-duckdb: install chromium
 
 test-postgresql: install chromium postgresql
 	$(PY) scripts/pg_server.py -- $(PY) -m pytest
+
+# Outside `make test`: three replicas on PostgreSQL behind Debian's nginx, one killed (docs/scale-out.md).
+replicas: install postgresql
+	@command -v nginx >/dev/null 2>&1 || { \
+	  echo "Installation de nginx (Debian)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+	$(PY) -m scripts.replicas_kill --concurrency 150
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

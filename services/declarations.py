@@ -174,9 +174,23 @@ def submit(
     report = validate(form, payload, on, context(store, worker, on))
     if not report.valid:
         raise Invalid(report)
+    # Prepared before the transaction, which runs alone on DuckDB: number, time and accusé.
+    declaration_id = store.scalar("SELECT nextval('declaration_seq')")
+    received = now_utc(settings)
+    number = receipt_number(declaration_id, to_paris(received))
+    ack = mail.build_ack(
+        settings=settings,
+        recipient=account.email,
+        receipt_number=number,
+        received_at=to_paris(received),
+        form_title=form.title,
+        worker_name=f"{worker.last_name} {worker.first_name}",
+        esat_name=store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
+    )
+    filing = _Filing(declaration_id, received, number, str(ack["Subject"]), ack.as_string())
     # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
     declaration_id, created = store.write(
-        lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on)
+        lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on, filing)
     )
     decl = get(store, account, declaration_id)
     if created and deliver(store, settings, declaration_id):
@@ -195,6 +209,17 @@ def _filed_with(store: Store, account: Account, worker_id: int, idempotency_key:
     return get(store, account, row["id"])
 
 
+@dataclass(frozen=True)
+class _Filing:
+    """What a new declaration gets before its transaction: number, time, accusé de réception."""
+
+    declaration_id: int
+    received: datetime
+    number: str
+    subject: str
+    message: str
+
+
 def _commit(
     store: Store,
     tx: Tx,
@@ -205,6 +230,7 @@ def _commit(
     payload: dict,
     idempotency_key: str,
     on: date,
+    filing: _Filing,
 ) -> tuple[int, bool]:
     # Concurrent filings for one worker queue on its row (PostgreSQL; DuckDB runs one transaction
     # at a time). Then: the key already used? its declaration. Otherwise the rules run again on
@@ -230,9 +256,7 @@ def _commit(
     first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key]) if key else None
     if first is not None:
         raise AlreadyDeclared(get(store, account, first["id"]))
-    declaration_id = tx.scalar("SELECT nextval('declaration_seq')")
-    received = now_utc(settings)
-    number = receipt_number(declaration_id, to_paris(received))
+    declaration_id, received, number = filing.declaration_id, filing.received, filing.number
     values = report.values
     code = verification_code(settings.secret, number, worker.id, values)
     tx.execute(
@@ -258,18 +282,9 @@ def _commit(
     )
     _insert_values(tx, declaration_id, form, values)
     _update_worker(tx, worker, form, values, on)
-    ack = mail.build_ack(
-        settings=settings,
-        recipient=account.email,
-        receipt_number=number,
-        received_at=to_paris(received),
-        form_title=form.title,
-        worker_name=f"{worker.last_name} {worker.first_name}",
-        esat_name=_esat_name(tx, account),
-    )
     tx.execute(
         "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
-        [declaration_id, account.email, str(ack["Subject"]), ack.as_string(), received],
+        [declaration_id, account.email, filing.subject, filing.message, received],
     )
     audit.record(tx, account.id, "declaration_submitted", number)
     return declaration_id, True
@@ -288,10 +303,6 @@ def _update_worker(
     tx.execute(f"UPDATE worker SET {columns} WHERE id = ?", [*changes.values(), worker.id])  # noqa: S608
 
 
-def _esat_name(tx: Tx, account: Account) -> str:
-    return tx.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or ""
-
-
 def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]) -> None:
     rows = value_rows(form, declaration_id, values)
     tx.executemany(
@@ -303,14 +314,13 @@ def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: di
 def get(store: Store, account: Account, declaration_id: int) -> Declaration:
     """A declaration of the account's ESAT, or of the agent's Caf (:class:`partner.NotAllowed` otherwise)."""
     condition, value = partner.scope(account)
-    with store.transaction() as tx:
-        row = tx.one(f"SELECT * FROM declaration WHERE id = ? AND {condition}", [declaration_id, value])  # noqa: S608
-        if row is None:
-            raise partner.NotAllowed("déclaration inconnue")
-        value_rows = tx.all(
-            "SELECT field_id, number, day, text FROM declaration_value WHERE declaration_id = ?",
-            [declaration_id],
-        )
+    # Two plain reads: a filed declaration and its values never change.
+    row = store.one(f"SELECT * FROM declaration WHERE id = ? AND {condition}", [declaration_id, value])  # noqa: S608
+    if row is None:
+        raise partner.NotAllowed("déclaration inconnue")
+    value_rows = store.all(
+        "SELECT field_id, number, day, text FROM declaration_value WHERE declaration_id = ?", [declaration_id]
+    )
     values: dict[str, Any] = {}
     for v in value_rows:
         if v["number"] is not None:
