@@ -30,7 +30,7 @@ def record(tx: Tx, account_id: int | None, action: str, object_ref: str | None =
     assert head is not None, "audit_head is created by migration 006"
     row_id, prev = head["last_id"], head["last_hash"]
     at = datetime.now(UTC).replace(tzinfo=None)
-    digest = _hash(prev, row_id, at, account_id, action, object_ref)
+    digest = _hash(_key(), prev, row_id, at, account_id, action, object_ref)
     tx.execute(
         "INSERT INTO audit_log (id, occurred_at, account_id, action, object_ref, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -44,14 +44,23 @@ def log(store: Store, account_id: int | None, action: str, object_ref: str | Non
     store.write(lambda tx: record(tx, account_id, action, object_ref))
 
 
+def _key() -> bytes:
+    return load_settings().secret.encode()
+
+
 def _hash(
-    prev: str, row_id: int, at: datetime, account_id: int | None, action: str, object_ref: str | None
+    key: bytes,
+    prev: str,
+    row_id: int,
+    at: datetime,
+    account_id: int | None,
+    action: str,
+    object_ref: str | None,
 ) -> str:
     canonical = json.dumps(
         [prev, row_id, at.isoformat(sep=" ", timespec="microseconds"), account_id, action, object_ref],
         ensure_ascii=True,
     )
-    key = load_settings().secret.encode()
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
@@ -69,6 +78,7 @@ def verify(store: Store) -> Verdict:
     """Walk the whole chain; every broken link is one French sentence in ``problems``."""
     problems: list[str] = []
     prev_id, prev_hash = 0, GENESIS
+    key = _key()
     rows = store.all("SELECT * FROM audit_log ORDER BY id")
     for row in rows:
         if row["id"] != prev_id + 1:
@@ -76,6 +86,7 @@ def verify(store: Store) -> Verdict:
         if row["prev_hash"] != prev_hash:
             problems.append(f"ligne {row['id']} : ne suit pas la ligne qui la précède")
         digest = _hash(
+            key,
             row["prev_hash"],
             row["id"],
             row["occurred_at"],

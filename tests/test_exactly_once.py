@@ -55,6 +55,17 @@ def receipt_shown(at) -> str:
     return next(s.value for s in at.success if SENT in s.value)
 
 
+def without_certificat(store) -> list[int]:
+    """Active workers of the demo ESAT with no certificat yet in campaign 2026, by id."""
+    return [
+        r["id"]
+        for r in store.all(
+            "SELECT id FROM worker w WHERE esat_id = 1 AND status = 'ACTIVE' AND NOT EXISTS "
+            "(SELECT 1 FROM declaration d WHERE d.worker_id = w.id AND d.campaign = 2026) ORDER BY id"
+        )
+    ]
+
+
 def assert_exactly_one(store, env) -> None:
     found = counts(store)
     assert found["declaration"] == 1 and found["outbox"] == 1 and found["audit"] == 1, found
@@ -157,13 +168,7 @@ def totals(store) -> dict[str, int]:
 def test_a_fault_at_any_statement_of_a_submission_leaves_nothing_partial(env, store):
     """Each statement in turn fails (one worker each): before the commit nothing is left; after it,
     the whole declaration is there and a retry with the same key returns it without a second one."""
-    free = [  # workers of the demo ESAT with no certificat yet this campaign
-        r["id"]
-        for r in store.all(
-            "SELECT id FROM worker w WHERE esat_id = 1 AND status = 'ACTIVE' AND NOT EXISTS "
-            "(SELECT 1 FROM declaration d WHERE d.worker_id = w.id AND d.campaign = 2026) ORDER BY id"
-        )
-    ]
+    free = without_certificat(store)
     total = submit_with_fault(store, env, "count-me", free.pop(), None)
     assert total >= 8  # declaration, values, worker, outbox, audit chain…
     whole = {"declaration": 1, "values": 3, "outbox": 1, "audit": 1, "audit_head": 1}
@@ -217,13 +222,7 @@ def test_random_sequences_never_file_a_natural_key_twice(env, store):
     r = random.Random(2)
     me = account(store)
     form = declarations.forms()["certificat_emploi"]
-    pool = [
-        row["id"]
-        for row in store.all(
-            "SELECT id FROM worker w WHERE esat_id = 1 AND status = 'ACTIVE' AND NOT EXISTS "
-            "(SELECT 1 FROM declaration d WHERE d.worker_id = w.id AND d.campaign = 2026) ORDER BY id LIMIT 60"
-        )
-    ]
+    pool = without_certificat(store)[:60]
     first_for_worker: dict[int, str] = {}  # worker → receipt of the certificat filed
     by_key: dict[str, tuple[int, str]] = {}  # key → (worker, receipt answered)
     for n in range(OPERATIONS):
@@ -274,13 +273,7 @@ def test_concurrent_submissions_send_each_acknowledgement_once(env, store, monke
     monkeypatch.setenv("ESAT_SMTP_PORT", str(port))
     settings = load_settings()
     me = account(store)
-    workers = [
-        r["id"]
-        for r in store.all(
-            "SELECT id FROM worker w WHERE esat_id = 1 AND status = 'ACTIVE' AND NOT EXISTS "
-            "(SELECT 1 FROM declaration d WHERE d.worker_id = w.id AND d.campaign = 2026) ORDER BY id LIMIT 16"
-        )
-    ]
+    workers = without_certificat(store)[:16]
     form = declarations.forms()["certificat_emploi"]
     results, errors = run_threads(
         lambda i: declarations.submit(store, settings, me, workers[i], form, dict(VALID), f"smtp-{i}"), 16
