@@ -81,6 +81,13 @@ def scope(account: Account) -> tuple[str, str | int]:
     raise NotAllowed("compte sans périmètre")
 
 
+def admin_caf(account: Account) -> str:
+    """The Caf of a Caf administrator; any other role is refused (the administration functions)."""
+    if account.role != "admin" or not account.caf_code:
+        raise NotAllowed("réservé aux administrateurs de la Caf")
+    return account.caf_code
+
+
 @dataclass(frozen=True)
 class EsatIdentity:
     legal_name: str
