@@ -21,6 +21,7 @@ class Settings:
     demo_password: str
     secret: str
     demo: bool = False  # demo mode: demo accounts work, a banner says so (ESAT_DEMO=1)
+    base_url: str = "http://127.0.0.1:8501"  # public address of the service, for links in e-mails
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -38,4 +39,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         demo_password=env.get("ESAT_DEMO_PASSWORD") or "Demo-Espace-ESAT-2026",
         secret=env.get("ESAT_SECRET") or "dev-secret-change-me",
         demo=(env.get("ESAT_DEMO") or "").strip().lower() in {"1", "true", "oui", "yes"},
+        base_url=(env.get("ESAT_BASE_URL") or "").strip().rstrip("/") or "http://127.0.0.1:8501",
     )

@@ -1,4 +1,5 @@
-"""The accusé de réception email of a declaration, and its delivery (SMTP or outbox folder).
+"""The accusé de réception email of a declaration, the account e-mails (provisional password,
+reset link), and their delivery (SMTP or outbox folder).
 
 The email says what was received, for which worker (name only), when and under which
 reference; it carries no declared value (no amount, rate or reason): those stay in the PDF
@@ -82,7 +83,7 @@ def _recipient(recipient: str) -> str:
     text = one_line(recipient, 254)
     try:
         address = Address(addr_spec=text)
-    except ValueError as exc:  # email.errors defects are ValueErrors too
+    except (ValueError, IndexError, email.errors.HeaderParseError) as exc:  # "" raises IndexError
         raise ValueError(f"adresse du destinataire invalide : {text!r}") from exc
     if not address.addr_spec.isascii() or not _DOMAIN.match(address.domain):
         raise ValueError(f"adresse du destinataire invalide : {text!r}")
@@ -142,25 +143,62 @@ def build_ack(
     return msg
 
 
+class AccountMail(EmailMessage):
+    """An account e-mail (provisional password, reset link): ``deliver`` names its outbox file
+    ``compte-<uuid>.eml``, never after its recipient or its content."""
+
+
+def _body_text(body: str, limit: int = 20_000) -> str:
+    """``body`` with its line breaks kept (as LF) and every other control, format or surrogate
+    character dropped: no value can smuggle a raw CR, a NUL or a bidirectional override."""
+    lines = str(body).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = ["".join(ch for ch in line if ch == "\t" or unicodedata.category(ch)[0] != "C") for line in lines]
+    return "\n".join(kept)[:limit].rstrip("\n") + "\n"
+
+
+def build_account_mail(*, settings: Settings, recipient: str, subject: str, body: str) -> EmailMessage:
+    """An e-mail about an account (provisional password, reset link), ready for ``deliver``.
+
+    Same header safety as ``build_ack``: ``recipient`` must be one plain address (``ValueError``
+    otherwise), the subject is one printable line without encoded word, and the written message
+    is parsed back before it is handed over. No receipt header; ``Auto-Submitted`` is set."""
+    sender, domain = _sender(settings.mail_from)
+    msg = AccountMail(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = _recipient(recipient)
+    msg["Subject"] = header_text(subject) or "Espace ESAT"
+    msg["Date"] = email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic reply to this message
+    msg.set_content(_body_text(body))
+    _check_written(msg)
+    return msg
+
+
 def _check_written(msg: EmailMessage) -> None:
     """Raise ``ValueError`` unless the bytes of ``msg`` parse back to the headers it was built
     with: whatever flaw of the email package a value may meet, a message with a header we did
     not write is never sent."""
     written = BytesHeaderParser(policy=email.policy.default).parsebytes(msg.as_bytes())
     if written.keys() != msg.keys() or written.defects:
-        raise ValueError(f"accusé de réception refusé : en-têtes écrits {written.keys()}")
+        what = "courriel de compte" if isinstance(msg, AccountMail) else "accusé de réception"
+        raise ValueError(f"{what} refusé : en-têtes écrits {written.keys()}")
 
 
 def deliver(settings: Settings, msg: EmailMessage) -> str:
     """Send ``msg`` through the configured SMTP server and return ``"smtp"``; without one,
-    write it to ``settings.outbox/<receipt number>.eml`` and return that path."""
+    write it to ``settings.outbox/<receipt number>.eml`` (an account e-mail:
+    ``compte-<uuid>.eml``) and return that path."""
     if settings.smtp_host and settings.smtp_port:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
             smtp.send_message(msg)
         return "smtp"
     folder = Path(settings.outbox)
     folder.mkdir(parents=True, exist_ok=True)
-    stem = _UNSAFE_FILENAME.sub("", str(msg.get(RECEIPT_HEADER, "")))[:64] or f"accuse-{uuid.uuid4().hex}"
+    if isinstance(msg, AccountMail):
+        stem = f"compte-{uuid.uuid4().hex}"
+    else:
+        stem = _UNSAFE_FILENAME.sub("", str(msg.get(RECEIPT_HEADER, "")))[:64] or f"accuse-{uuid.uuid4().hex}"
     target = folder / f"{stem}.eml"
     _write_atomically(target, msg.as_bytes())
     return str(target)

@@ -33,6 +33,7 @@ SETTINGS_ENV = (
     "ESAT_DEMO_PASSWORD",
     "ESAT_SECRET",
     "ESAT_DEMO",
+    "ESAT_BASE_URL",
 )
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 
