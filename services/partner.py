@@ -81,11 +81,16 @@ def scope(account: Account) -> tuple[str, str | int]:
     raise NotAllowed("compte sans périmètre")
 
 
-def admin_caf(account: Account) -> str:
-    """The Caf of a Caf administrator; any other role is refused (the administration functions)."""
-    if account.role != "admin" or not account.caf_code:
+def admin_caf(store: Store, account: Account) -> str:
+    """The Caf of a Caf administrator, checked against the store (a session may outlive a
+    deactivation); any other role is refused (every administration function starts with it)."""
+    caf = account.caf_code
+    if account.role != "admin" or not caf:
         raise NotAllowed("réservé aux administrateurs de la Caf")
-    return account.caf_code
+    row = store.one("SELECT role, caf_code, active FROM account WHERE id = ?", [account.id])
+    if row is None or not row["active"] or row["role"] != "admin" or row["caf_code"] != caf:
+        raise NotAllowed("réservé aux administrateurs de la Caf")
+    return caf
 
 
 @dataclass(frozen=True)
