@@ -223,8 +223,8 @@ class Tx:
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._run(sql, params)
-        row = self._cur.fetchone()
-        return row[0] if row else None
+        rows = self._cur.fetchall()  # the whole result: DuckDB keeps a half-read one open
+        return rows[0][0] if rows else None
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Bulk insert (used by the demo generator). ``table``/``columns`` are code constants.
