@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -261,8 +262,8 @@ def _commit(
     code = verification_code(settings.secret, number, worker.id, values)
     tx.execute(
         "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
-        "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date, "
+        "known_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             declaration_id,
             number,
@@ -278,6 +279,7 @@ def _commit(
             received,
             code,
             values.get(form.effective_date) if form.effective_date else None,
+            known_before(worker, on),
         ],
     )
     _insert_values(tx, declaration_id, form, values)
@@ -288,6 +290,30 @@ def _commit(
     )
     audit.record(tx, account.id, "declaration_submitted", number)
     return declaration_id, True
+
+
+def known_before(worker: partner.Worker, on: date) -> str:
+    """What the Caf knew of the worker when the declaration was filed, as compact JSON (sorted keys).
+
+    Rates are decimal strings ("80.00") or null, dates ISO or null, the status that of the filing
+    day (see :func:`status_on`). Stored with the declaration for the hand-over (services/handover.py).
+    """
+
+    def rate(value: Decimal | None) -> str | None:
+        return None if value is None else f"{Decimal(value):.2f}"
+
+    def day(value: date | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    state = {
+        "rate_esat": rate(worker.rate_esat),
+        "rate_mo": rate(worker.rate_mo),
+        "double_activity": bool(worker.double_activity),
+        "double_activity_since": day(worker.double_activity_since),
+        "status": status_on(worker, on),
+        "return_date": day(worker.return_date),
+    }
+    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _update_worker(
