@@ -1,16 +1,20 @@
 """Espace ESAT — the router. Reading order: this file, then pages/, then ui/ and services/.
 
 Who sees what:
-- nobody logged in: the welcome page (login);
+- nobody logged in: the welcome page (login), "Mot de passe oublié ?" and its reset link;
+- logged in with a provisional password: the password change, before anything else;
 - logged in, CGU not accepted: the CGU page;
 - an ESAT manager without a valid contract: an explanation;
 - an ESAT manager: Accueil → Mes travailleurs → Fiche travailleur → Déclaration;
 - a Caf agent: campaign dashboard, changes of situation, corbeille, avis;
-- a reviewer: the review of the forms.
+- a reviewer: the review of the forms;
+- a Caf administrator: partners and contracts, accounts, the worker file.
+Every logged-in account can change its password ("Mon mot de passe").
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import streamlit as st
@@ -28,6 +32,8 @@ settings = resources.settings()
 store = resources.store()
 state = session()
 
+SESSION_CHECK = timedelta(minutes=1)  # how often a session asks whether its account still holds
+
 # SESS-01: an idle or too old session is forgotten before anything is read or drawn.
 now = now_utc(settings)
 if state.account is not None:
@@ -36,6 +42,17 @@ if state.account is not None:
         reset()
         state = session()
         state.flash = "Votre session a expiré. Reconnectez-vous pour continuer."
+    elif state.session_checked_at is None or now - state.session_checked_at >= SESSION_CHECK:
+        # Every other session of an account ends after a password change or a deactivation.
+        if accounts.session_valid(store, state.account.id, state.login_at):
+            state.seen_at = state.session_checked_at = now
+        else:
+            accounts.logout(store, state.account, "session_ended")
+            reset()
+            state = session()
+            state.flash = (
+                "Votre session a été fermée : le mot de passe a changé ou le compte a été désactivé."
+            )
     else:
         state.seen_at = now
 
@@ -49,6 +66,18 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "fiche": ("pages/fiche.py", {"title": "Fiche travailleur", "url_path": "fiche"}),
     "declaration": ("pages/declaration.py", {"title": "Déclaration", "url_path": "declaration"}),
     "guide": ("pages/guide.py", {"title": "Guide utilisateur", "url_path": "guide"}),
+    "oubli": (
+        "pages/mot_de_passe_oublie.py",
+        {"title": "Mot de passe oublié", "url_path": "mot-de-passe-oublie"},
+    ),
+    "reinitialisation": (
+        "pages/reinitialisation.py",
+        {"title": "Nouveau mot de passe", "url_path": "reinitialisation"},
+    ),
+    "mot_de_passe": (
+        "pages/mot_de_passe.py",
+        {"title": "Mon mot de passe", "url_path": "mot-de-passe", "icon": ":material/password:"},
+    ),
     "campagne": (
         "pages/caf_campagne.py",
         {"title": "Campagne", "url_path": "campagne", "icon": ":material/monitoring:"},
@@ -66,23 +95,44 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
         "pages/revue.py",
         {"title": "Revue des formulaires", "url_path": "revue", "icon": ":material/rule:"},
     ),
+    "transmission": (
+        "pages/caf_transmission.py",
+        {"title": "Remise du jour", "url_path": "remise", "icon": ":material/upload_file:"},
+    ),
+    "partenaires": (
+        "pages/admin_partenaires.py",
+        {"title": "Partenaires", "url_path": "partenaires", "icon": ":material/domain:"},
+    ),
+    "comptes": (
+        "pages/admin_comptes.py",
+        {"title": "Comptes", "url_path": "comptes", "icon": ":material/group:"},
+    ),
+    "fichier": (
+        "pages/admin_travailleurs.py",
+        {"title": "Fichier des travailleurs", "url_path": "fichier-travailleurs", "icon": ":material/badge:"},
+    ),
 }
-AGENT_PAGES = ["campagne", "changements", "corbeille", "avis", "revue"]
+AGENT_PAGES = ["campagne", "changements", "corbeille", "transmission", "avis", "revue", "mot_de_passe"]
+ADMIN_PAGES = ["partenaires", "comptes", "fichier", "mot_de_passe"]
 
 
 def allowed_pages() -> list[str]:
     account = state.account
     if account is None:
-        return ["connexion"]
+        return ["connexion", "oubli", "reinitialisation"]
+    if account.must_change_password:
+        return ["mot_de_passe"]
     if not state.cgu_ok:
         return ["cgu"]
     if account.role == "esat":
         if state.missing_contracts(store, today(settings)):  # read once per login and day
-            return ["acces", "guide"]
-        return ["accueil", "travailleurs", "fiche", "declaration", "guide"]
+            return ["acces", "guide", "mot_de_passe"]
+        return ["accueil", "travailleurs", "fiche", "declaration", "guide", "mot_de_passe"]
     if account.role == "agent":
         return AGENT_PAGES
-    return ["revue"]
+    if account.role == "admin":
+        return ADMIN_PAGES
+    return ["revue", "mot_de_passe"]
 
 
 names = allowed_pages()
@@ -91,10 +141,10 @@ for name in names:
     source, options = PAGES[name]
     pages[name] = resources.page(source, **options)
 page = st.navigation(
-    list(pages.values()), position="top" if len(names) > 1 and "revue" in names else "hidden"
+    list(pages.values()), position="top" if names in (AGENT_PAGES, ADMIN_PAGES) else "hidden"
 )
 state.enter(next(name for name, p in pages.items() if p is page))
-layout.sidebar(state, store)
+layout.sidebar(state, store, password_page="mot_de_passe" in names and len(names) > 1)
 layout.banners(settings)
 try:
     page.run()

@@ -29,6 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from data import cgu
 from data.store import Store, Tx, open_or_exit
 from data.values import value_rows
 from forms import FormDefinition, load_all
@@ -53,6 +54,7 @@ SIMPLE_ESAT_LOGIN = "esat.simple@example.org"
 NO_CONTRACT_ESAT_LOGIN = "esat.sans.contrat@example.org"
 AGENT_LOGIN = "agent.caf@example.org"
 REVIEWER_LOGIN = "relecteur@example.org"
+ADMIN_LOGIN = "admin.caf@example.org"
 
 DEMO_ACCOUNTS: dict[str, str] = {
     DEMO_ESAT_LOGIN: "esat",
@@ -60,6 +62,7 @@ DEMO_ACCOUNTS: dict[str, str] = {
     NO_CONTRACT_ESAT_LOGIN: "esat",
     AGENT_LOGIN: "agent",
     REVIEWER_LOGIN: "relecteur",
+    ADMIN_LOGIN: "admin",
 }
 
 # Fixed ESAT ids of the named demo ESATs.
@@ -82,7 +85,6 @@ CERTIFICAT_FIELDS = ("remuneration_garantie", "aide_au_poste", "part_esat")
 CONTRACT_KINDS = ("convention", "contrat_services", "bulletin_esat")
 CONTRACT_FROM = date(2025, 1, 1)
 ACCOUNT_CREATED_AT = datetime(2025, 1, 2, 9, 0)
-CGU_PUBLISHED_ON = date(2026, 1, 1)
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -206,69 +208,7 @@ ACCOUNT_NAMES = {
     NO_CONTRACT_ESAT_LOGIN: "Armelle Chauvel",
     AGENT_LOGIN: "Grégoire Landreau",
     REVIEWER_LOGIN: "Pascale Viaud",
-}
-
-CGU_TEXTS = {
-    "mcp": (
-        "Conditions générales d'utilisation de Mon Compte Partenaire",
-        """## Objet
-
-Mon Compte Partenaire est le portail que la Caf met à la disposition de ses \
-partenaires. Il donne accès aux services prévus par la convention d'accès et le \
-contrat de services signés par votre structure.
-
-## Accès
-
-L'accès est personnel. Votre identifiant et votre mot de passe ne doivent pas être \
-communiqués. Prévenez la Caf sans délai en cas de perte ou d'usage frauduleux.
-
-## Confidentialité des données personnelles
-
-Les informations consultées ou transmises concernent des personnes et sont \
-couvertes par le secret professionnel. Elles ne servent qu'aux finalités prévues \
-par la convention et ne sont ni copiées ni communiquées à des tiers.
-
-## Responsabilités
-
-Votre structure répond de l'exactitude des informations qu'elle transmet et de \
-l'usage fait de ses accès. La Caf peut suspendre un accès en cas de manquement.
-
-## Acceptation
-
-En cochant la case prévue, vous reconnaissez avoir lu ces conditions et vous vous \
-engagez à les respecter.
-""",
-    ),
-    "esat": (
-        "Conditions générales d'utilisation du service ESAT",
-        """## Objet
-
-Le service ESAT permet aux établissements et services d'aide par le travail \
-adhérents de déclarer à la Caf la rémunération et les changements de situation \
-des travailleurs qu'ils accompagnent.
-
-## Accès
-
-Le service est ouvert aux ESAT ayant signé le bulletin d'adhésion. Chaque \
-déclaration est faite sous l'identifiant de la personne connectée.
-
-## Confidentialité des données personnelles
-
-Les données des travailleurs sont strictement confidentielles. Elles ne sont \
-saisies que pour les besoins des déclarations et ne sont pas réutilisées à \
-d'autres fins.
-
-## Responsabilités
-
-L'ESAT certifie l'exactitude des montants et des taux déclarés. Une déclaration \
-erronée peut entraîner un rappel ou un indu pour la personne concernée.
-
-## Acceptation
-
-En cochant la case prévue, vous reconnaissez avoir pris connaissance de ces \
-conditions et vous vous engagez à les respecter.
-""",
-    ),
+    ADMIN_LOGIN: "Yann Trichet",
 }
 
 
@@ -592,7 +532,7 @@ def _account_rows(password: str) -> tuple[list[tuple[Any, ...]], dict[int, int]]
     author: dict[int, int] = {}
     for account_id, (login, role) in enumerate(DEMO_ACCOUNTS.items(), start=1):
         esat_id = named_esat.get(login)
-        caf = PILOT_CAF if role == "agent" else None
+        caf = PILOT_CAF if role in ("agent", "admin") else None
         rows.append(
             (
                 account_id,
@@ -1151,12 +1091,7 @@ def _insert_all(
     _insert(tx, "partner_contract", ("esat_id", "kind", "valid_from", "valid_to"), contracts)
     _insert(tx, "account", ACCOUNT_COLUMNS, accounts)
     tx.execute("UPDATE account SET demo = TRUE")  # usable in demo mode only (AUTH-08)
-    _insert(
-        tx,
-        "cgu_version",
-        ("scope", "version", "title", "body", "published_on"),
-        [(scope, 1, title, body, CGU_PUBLISHED_ON) for scope, (title, body) in CGU_TEXTS.items()],
-    )
+    cgu.publish_defaults(tx)
     _insert(tx, "worker", WORKER_COLUMNS, workers)
     _insert(tx, "declaration", DECLARATION_COLUMNS, declarations)
     _insert(tx, "declaration_value", VALUE_COLUMNS, values)

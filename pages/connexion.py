@@ -32,13 +32,14 @@ if submitted:
         st.error(accounts.LOGIN_FAILED, icon=":material/error:")
     else:
         state.account = account
-        state.login_at = state.seen_at = now_utc(settings)
+        state.login_at = state.seen_at = state.session_checked_at = now_utc(settings)
         try:
             state.cgu_ok = not accounts.pending_cgu(store, account)
         except accounts.CguUnavailable:
             state.cgu_ok = False
         st.rerun()
 
+st.page_link("pages/mot_de_passe_oublie.py", label="Mot de passe oublié ?", icon=":material/key:")
 st.caption(
     "Pour obtenir un accès, contactez votre Caf en indiquant la raison sociale, l'adresse et le "
     "numéro SIRET de votre établissement."

@@ -113,8 +113,8 @@ def fill(store: Store, count: int, others: int) -> None:
         )
         tx.execute(
             "INSERT INTO account (id, login, email, password_hash, role, esat_id, caf_code, display_name, "
-            "active, created_at) VALUES (1, 'esat@banc.example', 'esat@banc.example', 'x', 'esat', 1, NULL, "
-            "'ESAT', TRUE, ?), (2, 'agent@banc.example', 'agent@banc.example', 'x', 'agent', NULL, ?, 'Agent', "
+            "active, created_at) VALUES (1, 'esat@banc.example.org', 'esat@banc.example.org', 'x', 'esat', 1, NULL, "
+            "'ESAT', TRUE, ?), (2, 'agent@banc.example.org', 'agent@banc.example.org', 'x', 'agent', NULL, ?, 'Agent', "
             "TRUE, ?)",
             [morning, CAF, morning],
         )

@@ -38,7 +38,7 @@ NAME_MAX = 100
 PROVISIONAL_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 PROVISIONAL_GROUPS = 4
 
-BAD_EMAIL = "Saisissez une seule adresse e-mail valide, par exemple prenom.nom@etablissement.fr."
+BAD_EMAIL = "Saisissez une seule adresse e-mail valide, par exemple prenom.nom@etablissement.example.org."
 EMAIL_TAKEN = "Un compte existe déjà avec cette adresse e-mail. Choisissez une autre adresse."
 BAD_ROLE = "Choisissez le rôle du compte dans la liste."
 ESAT_REQUIRED = "Choisissez l'établissement de ce compte."

@@ -202,9 +202,9 @@ BAD_CREATIONS = [
     ({"email": AGENT_LOGIN}, "email", account_admin.EMAIL_TAKEN),
     ({"email": "Agent.Caf@Example.org"}, "email", account_admin.EMAIL_TAKEN),
     ({"email": "pas-une-adresse"}, "email", account_admin.BAD_EMAIL),
-    ({"email": "a@b.fr, c@d.fr"}, "email", account_admin.BAD_EMAIL),
-    ({"email": "x@y.fr\r\nBcc: z@w.fr"}, "email", account_admin.BAD_EMAIL),
-    ({"email": "Jean <j@x.fr>"}, "email", account_admin.BAD_EMAIL),
+    ({"email": "a@b.example.org, c@d.example.org"}, "email", account_admin.BAD_EMAIL),
+    ({"email": "x@y.example.org\r\nBcc: z@w.example.org"}, "email", account_admin.BAD_EMAIL),
+    ({"email": "Jean <j@x.example.org>"}, "email", account_admin.BAD_EMAIL),
     ({"email": ""}, "email", account_admin.BAD_EMAIL),
     ({"esat_id": "491"}, "esat_id", account_admin.BAD_ESAT),  # an ESAT of the other Caf
     ({"esat_id": 10_000}, "esat_id", account_admin.BAD_ESAT),
@@ -213,7 +213,7 @@ BAD_CREATIONS = [
     ({"role": "superadmin"}, "role", account_admin.BAD_ROLE),
     ({"display_name": "  "}, "display_name", account_admin.BAD_NAME),
     ({"display_name": "x" * 101}, "display_name", account_admin.BAD_NAME),
-    ({"display_name": "Nom\nBcc: x@y.fr"}, "display_name", account_admin.BAD_NAME),
+    ({"display_name": "Nom\nBcc: x@y.example.org"}, "display_name", account_admin.BAD_NAME),
 ]
 
 

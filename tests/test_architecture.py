@@ -58,7 +58,7 @@ def test_security_relevant_streamlit_config():
     assert config["browser"]["gatherUsageStats"] is False
     assert config["server"]["enableXsrfProtection"] is True
     assert config["server"]["enableStaticServing"] is False
-    assert config["server"]["maxUploadSize"] <= 1
+    assert config["server"]["maxUploadSize"] <= 50
 
 
 def test_no_raw_html_from_the_code():

@@ -28,7 +28,7 @@ from tests.smtp import smtp_server
 __all__ = ["smtp_server"]
 
 T0 = datetime(2026, 12, 10, 9, 0)  # naive UTC, for the reset links
-IDENT = "jean.dupont@esat-rhone.fr"
+IDENT = "jean.dupont@esat-rhone.example.org"
 GOOD = "Cheval violet mange trois pommes"
 LINK = re.compile(r"/reinitialisation\?jeton=([A-Za-z0-9_-]+)")
 
@@ -93,7 +93,7 @@ def with_smtp(monkeypatch: pytest.MonkeyPatch, port: int) -> Settings:
         ("Motdepasse2024!", password_policy.TOO_GUESSABLE),
         ("123456789012", password_policy.TOO_GUESSABLE),
         ("aaaaaaaaaaaaaaaa", password_policy.TOO_GUESSABLE),
-        ("Jean.Dupont@esat-rhone.fr", password_policy.HAS_IDENTIFIANT),
+        ("Jean.Dupont@esat-rhone.example.org", password_policy.HAS_IDENTIFIANT),
         ("Dupont-Violet-Nuage-1975", password_policy.HAS_IDENTIFIANT),  # a part of the identifiant
         ("x" * 1025, password_policy.TOO_LONG.format(max=1024)),
     ],
@@ -124,9 +124,9 @@ def test_good_passwords_are_accepted_without_composition_rule(password):
 
 def test_parts_of_the_identifiant_count_from_four_characters():
     sentence = "{} part pêcher à Noirmoutier en 2026"
-    assert password_policy.problems(sentence.format("eva"), "eva.lambert@esat.fr") == []
+    assert password_policy.problems(sentence.format("eva"), "eva.lambert@esat.example.org") == []
     assert password_policy.problems(sentence.format("jean"), IDENT) == [password_policy.HAS_IDENTIFIANT]
-    assert password_policy.problems(sentence.format("Lambert"), "eva.lambert@esat.fr") == [
+    assert password_policy.problems(sentence.format("Lambert"), "eva.lambert@esat.example.org") == [
         password_policy.HAS_IDENTIFIANT
     ]
 
@@ -336,7 +336,7 @@ def test_at_most_three_links_an_hour_and_the_same_answer_beyond(env, store):
 
 def test_unknown_and_inactive_addresses_get_the_same_answer_and_no_mail(env, store):
     store.execute("UPDATE account SET active = FALSE WHERE login = ?", [SIMPLE_ESAT_LOGIN])
-    for who in ("personne@example.org", SIMPLE_ESAT_LOGIN, "", "pas une adresse\r\nBcc: x@y.fr"):
+    for who in ("personne@example.org", SIMPLE_ESAT_LOGIN, "", "pas une adresse\r\nBcc: x@y.example.org"):
         assert accounts.request_reset(store, env, who, now=T0) is None
     accounts.wait_for_mail()
     assert outbox_mails(env) == [] and store.scalar("SELECT count(*) FROM password_reset") == 0
@@ -403,7 +403,7 @@ def test_an_account_mail_has_safe_headers_and_an_outbox_name_without_personal_da
     settings = load_settings({"ESAT_OUTBOX": str(tmp_path / "outbox")})
     msg = mail.build_account_mail(
         settings=settings,
-        recipient="jean.dupont@esat-rhone.fr",
+        recipient="jean.dupont@esat-rhone.example.org",
         subject="Votre compte\r\nBcc: victime@example.org =?utf-8?q?=0D=0ABcc:_x@y.z?=",
         body="Ligne 1\r\nLigne 2\x00\u202e\n",
     )
@@ -422,12 +422,12 @@ def test_an_account_mail_has_safe_headers_and_an_outbox_name_without_personal_da
         "Content-Transfer-Encoding",
         "MIME-Version",
     }
-    assert "Bcc" not in written and written["To"] == "jean.dupont@esat-rhone.fr"
+    assert "Bcc" not in written and written["To"] == "jean.dupont@esat-rhone.example.org"
     assert written.get_content().replace("\r\n", "\n") == "Ligne 1\nLigne 2\n"  # no NUL, no bidi override
     assert (
         "=?" not in written["Subject"] and "victime@example.org" in written["Subject"]
     )  # text, not a header
-    for bad in ("a@b.fr, c@d.fr", "Jean <j@x.fr>", "j@x.fr\r\nBcc: z@w.fr", ""):
+    for bad in ("a@b.example.org, c@d.example.org", "Jean <j@x.example.org>", "j@x.example.org\r\nBcc: z@w.example.org", ""):
         with pytest.raises(ValueError):
             mail.build_account_mail(settings=settings, recipient=bad, subject="s", body="b")
 

@@ -48,6 +48,15 @@ NEIGHBOUR_SIRET = make_siret(1)  # an ESAT attached to the Caf 491
 OTHER_SIRET = make_siret(2)  # a second ESAT of the Caf 441
 
 
+def add_admin(store: Store) -> None:
+    """The administrator of the tests, as create-admin writes it (the services check its row)."""
+    store.execute(
+        "INSERT INTO account (id, login, email, password_hash, role, caf_code, display_name, created_at) "
+        "VALUES (?, ?, ?, 'x', 'admin', '441', 'Administrateur', current_timestamp)",
+        [ADMIN.id, ADMIN.login, ADMIN.email],
+    )
+
+
 @pytest.fixture
 def pilot(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """An empty store with the Caf 441 (and 491) and three ESATs, as the pilot walkthrough makes it."""
@@ -61,6 +70,7 @@ def pilot(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             "INSERT INTO esat (id, legal_name, siret, caf_code) VALUES (?, ?, ?, ?)",
             [esat_id, f"ESAT {esat_id}", siret, caf],
         )
+    add_admin(store)
     yield store
     store.close()
 
@@ -270,6 +280,7 @@ def test_a_worker_moved_to_another_esat_keeps_its_declarations(
 ) -> None:
     monkeypatch.setenv("ESAT_TODAY", TODAY.isoformat())
     store = Store(demo_db)
+    add_admin(store)
     try:
         rows = store.all(
             "SELECT w.*, e.siret FROM worker w JOIN esat e ON e.id = w.esat_id WHERE w.caf_code = '441' ORDER BY w.id"

@@ -36,7 +36,7 @@ def banners(settings: Settings) -> None:
         )
 
 
-def sidebar(state: Session, store: Store) -> None:
+def sidebar(state: Session, store: Store, password_page: bool = False) -> None:
     # Drawn on every run of every page: one element per block of text (each element is one more
     # message per rerun, docs/benchmarks.md P1). The account's name and email are shown literally.
     with st.sidebar:
@@ -44,6 +44,8 @@ def sidebar(state: Session, store: Store) -> None:
         if state.account is None:
             return
         st.markdown(f"{literal(state.account.display_name)}  \n:small[:gray[{literal(state.account.email)}]]")
+        if password_page:  # "Mon mot de passe", when the navigation holds it
+            st.page_link("pages/mot_de_passe.py", label="Mon mot de passe", icon=":material/password:")
         if st.button("Se déconnecter", icon=":material/logout:", key="logout"):
             accounts.logout(store, state.account)
             reset()
@@ -67,6 +69,12 @@ def access_denied(store: Store, state: Session) -> None:
     log.warning("access denied account=%s", account_id)
     state.finish()  # drop the selection that led here
     st.error(ACCESS_DENIED, icon=":material/block:")
+
+
+def field_error(errors: dict[str, str], field_id: str) -> None:
+    """The French message of a refused field, right under it."""
+    if field_id in errors:
+        st.error(errors[field_id], icon=":material/error:")
 
 
 def step_bar(current: int) -> None:

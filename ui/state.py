@@ -46,6 +46,7 @@ class Session:
     account: Account | None = None
     login_at: datetime | None = None  # naive UTC, for the 12 h limit (SESS-01)
     seen_at: datetime | None = None  # last rerun, for the 30 min idle limit
+    session_checked_at: datetime | None = None  # last check that the account still holds (app.py)
     cgu_ok: bool = False
     caf_code: str | None = None
     query: str = ""
@@ -61,6 +62,11 @@ class Session:
     screen: str | None = None  # the page of the last run (see ``enter``)
     screen_memo: dict[Any, Any] = field(default_factory=dict)  # reads of the current screen visit
     inbox_page: int = 0  # Caf agents: page of the corbeille
+    field_errors: dict[str, str] = field(default_factory=dict)  # field id → French message, this screen
+    reset_token: str | None = None  # "Mot de passe oublié": the link's token, taken out of the URL
+    admin_esat: int | None = None  # Caf administrators: the partner being edited (None: a new one)
+    admin_fonctions: int = 1  # how many fonctions the partner form shows
+    import_checked: str | None = None  # SHA-256 of the worker file whose dry run passed
     review_drafts: dict[str, Draft] = field(default_factory=dict)  # reviewers: dry runs, per form
     review_reports: dict[str, Any] = field(default_factory=dict)  # reviewers: last dry-run report, per form
 
@@ -114,7 +120,7 @@ class Session:
     def enter(self, screen: str) -> None:
         """Called by app.py on every run with the page about to run: a new page starts a new visit."""
         if screen != self.screen:
-            self.screen, self.screen_memo = screen, {}
+            self.screen, self.screen_memo, self.field_errors = screen, {}, {}
 
     def remember_on_screen(self, key: Any, compute: Callable[[], T]) -> T:
         """Like ``remember``, for the current visit of a page only: the reruns of a screen (a click
