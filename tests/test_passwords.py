@@ -427,7 +427,12 @@ def test_an_account_mail_has_safe_headers_and_an_outbox_name_without_personal_da
     assert (
         "=?" not in written["Subject"] and "victime@example.org" in written["Subject"]
     )  # text, not a header
-    for bad in ("a@b.example.org, c@d.example.org", "Jean <j@x.example.org>", "j@x.example.org\r\nBcc: z@w.example.org", ""):
+    for bad in (
+        "a@b.example.org, c@d.example.org",
+        "Jean <j@x.example.org>",
+        "j@x.example.org\r\nBcc: z@w.example.org",
+        "",
+    ):
         with pytest.raises(ValueError):
             mail.build_account_mail(settings=settings, recipient=bad, subject="s", body="b")
 
