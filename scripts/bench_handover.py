@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (scripts/pg_server.py -- … scripts/bench_handover.py)
     sys.path.insert(0, str(ROOT))
 
+from data.demo import DECLARATION_COLUMNS  # noqa: E402
 from data.store import Store, Tx  # noqa: E402
 from services import accounts, declarations, handover  # noqa: E402
 from services.config import load_settings  # noqa: E402
@@ -135,24 +136,8 @@ def fill(store: Store, count: int, others: int) -> None:
         )
         tx.insert_rows(
             "declaration",
-            (
-                "id",
-                "receipt_number",
-                "form_id",
-                "form_version",
-                "worker_id",
-                "esat_id",
-                "caf_code",
-                "author_id",
-                "idempotency_key",
-                "natural_key",
-                "campaign",
-                "received_at",
-                "verification_code",
-                "effective_date",
-                "known_before",
-                "export_batch_id",
-            ),
+            # The demo's columns, with known_before and the batch instead of the processing pair.
+            (*DECLARATION_COLUMNS[:-2], "known_before", "export_batch_id"),
             decls,
         )
         tx.insert_rows("declaration_value", ("declaration_id", "field_id", "number", "day", "text"), rows)

@@ -3,8 +3,6 @@ write nothing, the Caf's scope (AUTHZ-01/04), deactivation ending sessions (SESS
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import re
 from dataclasses import replace
@@ -23,6 +21,7 @@ from services.config import Settings, load_settings
 from tests.browser import free_port
 from tests.conftest import PASSWORD
 from tests.smtp import smtp_server
+from tests.test_passwords import parse
 
 __all__ = ["smtp_server"]
 
@@ -35,12 +34,6 @@ CHOSEN = "Une phrase de passe bien à moi"
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
 
 
 def outbox(settings: Settings) -> list[Path]:
