@@ -46,6 +46,11 @@ MESSAGES: dict[str, str] = {
     "guard_no_double_activity": "Une double activité est connue pour ce travailleur : déclarez une modification ou une fin de double activité.",
     "guard_double_activity": "Aucune double activité n'est connue pour ce travailleur : déclarez d'abord un début de double activité.",
     "guard_active": "Ce travailleur n'est plus en activité dans l'ESAT (départ ou congé déclaré) : aucun changement ne peut être déclaré avant son retour.",
+    # the worker's timeline and corrections (services/timeline.py, services/declarations.py)
+    "timeline_conflict": "Ce changement contredit celui déjà déclaré avec effet au {day} : {reason} Déclarez plutôt un rectificatif de ce changement.",
+    "correction_superseded": "Cette déclaration a déjà été rectifiée le {day} : corrigez la dernière version.",
+    "correction_campaign_closed": "Le certificat de la campagne {campaign} ne peut plus être rectifié : la campagne est close.",
+    "correction_too_old": "Ce changement ne peut plus être rectifié en ligne : sa date d'effet doit être comprise entre le {start} et le {end}.",
     # calendar and store
     "window_closed": "« {label} » ne peut être déclaré que du 1er décembre au dernier jour de février.",
     "no_parameter": "« {label} » ne peut pas être contrôlé : les paramètres réglementaires du {day} ne sont pas connus.",

@@ -14,18 +14,19 @@ import email.policy
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
 from data.store import Store, Tx
 from data.values import value_rows
-from forms import FormDefinition, load_all, load_trees
+from forms import FormDefinition, fmt, load_all, load_trees
 from forms.schema import QuestionTree
 from forms.versions import load_version
-from rules import Report, calendar, checks, engine, validate
-from services import audit, mail, partner, pdf
+from rules import Report, calendar, checks, engine, parameters, validate
+from rules.messages import message
+from services import audit, mail, partner, pdf, timeline
 from services.accounts import Account
 from services.clock import now_utc, to_paris, today
 from services.config import Settings
@@ -47,6 +48,13 @@ class Declaration:
     values: dict[str, Any]
     verification_code: str
     campaign: int | None
+    effective_date: date | None = None
+    derived: list[dict[str, str]] | None = None  # [{id, label, value}] frozen at filing (None: older)
+    warnings: list[dict[str, str]] = dataclasses.field(default_factory=list)  # seen and gone past
+    known_before: dict[str, Any] | None = None  # what the Caf knew, as of the date of effect
+    replaces_id: int | None = None  # a rectificative: the declaration it corrects
+    superseded_at: datetime | None = None  # Europe/Paris: when a rectificative replaced it
+    superseded_by: int | None = None
 
 
 class AlreadyDeclared(Exception):
@@ -93,32 +101,72 @@ def open_kinds(on: date) -> list[Kind]:
 def refusals(
     store: Store, settings: Settings, account: Account, worker_id: int, form: FormDefinition
 ) -> list[str]:
-    """Why this form cannot be filed for this worker, given what the Caf knows (empty: it can)."""
+    """Why this form cannot be filed for this worker, given what the Caf knows (empty: it can).
+
+    The type dialog asks before any date is typed, so the form is refused only when its guards
+    fail on every date it could take effect: today, and each date in its window where the
+    timeline changes (a worker who left on 1 December can still get a change dated in November).
+    Once the date is typed, the form's checks read the state as of that date."""
     worker = partner.get_worker(store, account, worker_id)
     on = today(settings)
-    ctx = context(store, worker, on)
-    return [text for g in form.guards if (text := checks.guard(g.guard, ctx))]
+    base, history = timeline.baseline(worker), timeline.events(store, worker.id)
+    start, end = date_window(form, on) if form.effective_date else (on, on)
+    candidates = {on, start} | {e.effective_date for e in history if start <= e.effective_date <= end}
+    candidates |= {e.effective_date - timedelta(days=1) for e in history if start < e.effective_date <= end}
+    problems: list[str] = []
+    for day in sorted(candidates):
+        state = timeline.fold(base, history, day)
+        problems = [text for g in form.guards if (text := checks.guard(g.guard, state))]
+        if not problems:
+            return []
+    return problems
+
+
+def date_window(form: FormDefinition, on: date) -> tuple[date, date]:
+    """The dates of effect a change may have on ``on`` (its ``date_window`` check), else ``on`` only."""
+    window = next((c for c in form.checks if c.check == "date_window"), None)
+    if window is None:
+        return on, on
+    start = checks.add_months(on, -int(parameters.value(window.param_before, on)))
+    end = checks.add_months(on, int(parameters.value(window.param_after, on)))
+    return start, end
 
 
 def status_on(worker: partner.Worker, on: date) -> str:
-    """The worker's status on a date: back from a parental leave once its return date has come."""
-    if worker.status == "ON_LEAVE" and worker.return_date is not None and worker.return_date <= on:
-        return "ACTIVE"
-    return worker.status
+    """The worker's status on a date, from the timeline of declarations (see services/timeline)."""
+    return timeline.fold(timeline.baseline(worker), [], on)["status"]
 
 
-def context(store: Store | Tx, worker: partner.Worker, on: date) -> dict[str, Any]:
-    """What the Caf knows of the worker, for the guards and checks that depend on it."""
-    return {
-        "rate_esat": worker.rate_esat,
-        "rate_mo": worker.rate_mo,
-        "double_activity": worker.double_activity,
-        "double_activity_since": worker.double_activity_since,
-        "status": status_on(worker, on),
-        "last_change_date": store.scalar(
-            "SELECT max(effective_date) FROM declaration WHERE worker_id = ?", [worker.id]
-        ),
-    }
+def as_of(form: FormDefinition, payload: dict, on: date) -> date:
+    """The date whose state the rules read: 30 November N for a certificat (its pay is November's),
+    the typed date of effect for a change (today while it is not typed or not a date)."""
+    if form.window == "certificat":
+        return calendar.reference_date(form, on)
+    if form.effective_date:
+        typed, problem = engine.parse(form.field(form.effective_date), payload.get(form.effective_date))
+        if problem is None and isinstance(typed, date):
+            return typed
+    return on
+
+
+def context(
+    store: Store | Tx, worker: partner.Worker, on: date, excluding: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """What the Caf knows of the worker as of ``on`` (timeline), for the guards and checks."""
+    state, history = timeline.state(store, worker, on, excluding)
+    return {**state, "last_change_date": timeline.last_change(history, on)}
+
+
+def _rules_context(
+    store: Store | Tx,
+    worker: partner.Worker,
+    form: FormDefinition,
+    payload: dict,
+    on: date,
+    replaces: int | None,
+) -> dict[str, Any]:
+    excluding = (replaces,) if replaces is not None else ()
+    return context(store, worker, as_of(form, payload, on), excluding)
 
 
 def natural_key(form: FormDefinition, worker_id: int, on: date, values: dict[str, Any]) -> str | None:
@@ -131,18 +179,29 @@ def natural_key(form: FormDefinition, worker_id: int, on: date, values: dict[str
 
 
 def check(
-    store: Store, settings: Settings, account: Account, worker_id: int, form: FormDefinition, payload: dict
+    store: Store,
+    settings: Settings,
+    account: Account,
+    worker_id: int,
+    form: FormDefinition,
+    payload: dict,
+    replaces: int | None = None,
 ) -> Report:
     """Validate a payload for a worker of the account's ESAT (nothing is stored)."""
     worker = partner.get_worker(store, account, worker_id)
     on = today(settings)
-    return validate(form, payload, on, context(store, worker, on))
+    report = validate(form, payload, on, _rules_context(store, worker, form, payload, on, replaces))
+    if replaces is not None:
+        report.errors[:0] = [
+            engine.Issue(None, text) for text in correction_refusals(store, settings, account, replaces)
+        ]
+    return report
 
 
 def existing(
     store: Store, account: Account, form: FormDefinition, worker_id: int, on: date
 ) -> Declaration | None:
-    """The certificat already filed for the worker in this campaign, if any."""
+    """The certificat in force for the worker in this campaign, if any (its latest correction)."""
     if form.unique_per != "campaign":
         return None
     key = natural_key(form, worker_id, on, {})
@@ -151,7 +210,39 @@ def existing(
     row = store.one(
         "SELECT id FROM declaration WHERE natural_key = ? AND esat_id = ?", [key, account.esat_id]
     )
-    return get(store, account, row["id"]) if row else None
+    return get(store, account, latest(store, row["id"])) if row else None
+
+
+def latest(store: Store | Tx, declaration_id: int) -> int:
+    """The declaration in force for this one: itself, or the last rectificative that replaced it."""
+    current = declaration_id
+    for _ in range(1000):  # a chain of corrections, never a cycle
+        nxt = store.scalar("SELECT superseded_by FROM declaration WHERE id = ?", [current])
+        if nxt is None:
+            return current
+        current = nxt
+    return current
+
+
+def correction_refusals(store: Store, settings: Settings, account: Account, declaration_id: int) -> list[str]:
+    """Why this declaration cannot be corrected today (empty: it can).
+
+    A certificat can be corrected while its campaign is open; a change while its date of effect is
+    within the window a new change may have (the form's date_window check); only the declaration
+    in force (not one already replaced)."""
+    decl = get(store, account, declaration_id)
+    form = form_of(decl)
+    on = today(settings)
+    if decl.superseded_at is not None:
+        return [message("correction_superseded", day=fmt.day(decl.superseded_at.date()))]
+    if form.window == "certificat":
+        if not (calendar.certificat_open(on) and calendar.campaign_of(on) == decl.campaign):
+            return [message("correction_campaign_closed", campaign=str(decl.campaign))]
+        return []
+    start, end = date_window(form, on)
+    if decl.effective_date is not None and not start <= decl.effective_date <= end:
+        return [message("correction_too_old", start=fmt.day(start), end=fmt.day(end))]
+    return []
 
 
 def submit(
@@ -162,33 +253,38 @@ def submit(
     form: FormDefinition,
     payload: dict,
     idempotency_key: str,
+    replaces: int | None = None,
 ) -> Declaration:
     """File the declaration once; return it (or the one already filed with this key).
 
-    Raises :class:`Invalid` (with the report) or :class:`AlreadyDeclared`.
+    ``replaces``: the id of the declaration this one corrects (a rectificative): same worker and
+    type, it supersedes that one, which is kept. Raises :class:`Invalid` (with the report) or
+    :class:`AlreadyDeclared`.
     """
     worker = partner.get_worker(store, account, worker_id)
     filed = _filed_with(store, account, worker_id, idempotency_key)
     if filed is not None:  # a retry of a filed declaration: its answer, whatever changed since
         return filed
     on = today(settings)
-    report = validate(form, payload, on, context(store, worker, on))
+    original = _correctable(store, settings, account, replaces, worker_id, form) if replaces else None
+    report = validate(form, payload, on, _rules_context(store, worker, form, payload, on, replaces))
     if not report.valid:
         raise Invalid(report)
     # Prepared before the transaction, which runs alone on DuckDB: number, time and accusé.
     declaration_id = store.scalar("SELECT nextval('declaration_seq')")
     received = now_utc(settings)
     number = receipt_number(declaration_id, to_paris(received))
+    title = f"{form.title} (rectificatif)" if original else form.title
     ack = mail.build_ack(
         settings=settings,
         recipient=account.email,
         receipt_number=number,
         received_at=to_paris(received),
-        form_title=form.title,
+        form_title=title,
         worker_name=f"{worker.last_name} {worker.first_name}",
         esat_name=store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
     )
-    filing = _Filing(declaration_id, received, number, str(ack["Subject"]), ack.as_string())
+    filing = _Filing(declaration_id, received, number, str(ack["Subject"]), ack.as_string(), replaces)
     # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
     declaration_id, created = store.write(
         lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on, filing)
@@ -197,6 +293,18 @@ def submit(
     if created and deliver(store, settings, declaration_id):
         deliver_pending(store, settings, limit=10)  # earlier ones the mail server refused, if any
     return decl
+
+
+def _correctable(
+    store: Store, settings: Settings, account: Account, replaces: int, worker_id: int, form: FormDefinition
+) -> Declaration:
+    original = get(store, account, replaces)
+    if original.worker_id != worker_id or original.form_id != form.id:
+        raise partner.NotAllowed("rectificatif d'une autre déclaration")
+    problems = correction_refusals(store, settings, account, replaces)
+    if problems:
+        raise Invalid(Report(errors=[engine.Issue(None, text) for text in problems]))
+    return original
 
 
 def _filed_with(store: Store, account: Account, worker_id: int, idempotency_key: str) -> Declaration | None:
@@ -219,6 +327,7 @@ class _Filing:
     number: str
     subject: str
     message: str
+    replaces: int | None = None
 
 
 def _commit(
@@ -244,26 +353,41 @@ def _commit(
         if same["worker_id"] != worker.id or same["author_id"] != account.id:
             raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
         return same["id"], False
-    known = tx.one(
-        "SELECT rate_esat, rate_mo, double_activity, double_activity_since, status, return_date "
-        "FROM worker WHERE id = ?",
-        [worker.id],
-    )
+    replaces = filing.replaces
+    if replaces is not None and tx.scalar("SELECT superseded_at FROM declaration WHERE id = ?", [replaces]):
+        day = fmt.day(
+            to_paris(tx.scalar("SELECT superseded_at FROM declaration WHERE id = ?", [replaces])).date()
+        )
+        raise Invalid(Report(errors=[engine.Issue(None, message("correction_superseded", day=day))]))
+    known = tx.one(f"SELECT {', '.join(timeline.STATE)} FROM worker WHERE id = ?", [worker.id])  # noqa: S608
     worker = dataclasses.replace(worker, **known)
-    report = validate(form, payload, on, context(tx, worker, on))
+    excluding = (replaces,) if replaces is not None else ()
+    at = as_of(form, payload, on)
+    state, history = timeline.state(tx, worker, at, excluding)
+    report = validate(form, payload, on, {**state, "last_change_date": timeline.last_change(history, at)})
     if not report.valid:
         raise Invalid(report)
-    key = natural_key(form, worker.id, on, report.values)
-    first = tx.one("SELECT id FROM declaration WHERE natural_key = ?", [key]) if key else None
-    if first is not None:
-        raise AlreadyDeclared(get(store, account, first["id"]))
-    declaration_id, received, number = filing.declaration_id, filing.received, filing.number
     values = report.values
+    effects = timeline.changes_of(form, values)
+    effective = values.get(form.effective_date) if form.effective_date else None
+    if effective is not None:
+        new = timeline.Event(filing.declaration_id, form.id, effective, effects)
+        clash = timeline.conflicts(timeline.baseline(worker), history, new, forms())
+        if clash:
+            later, problem = clash[0]
+            text = message("timeline_conflict", day=fmt.day(later.effective_date), reason=problem)
+            raise Invalid(Report(errors=[engine.Issue(form.effective_date, text)]))
+    key = natural_key(form, worker.id, on, values)
+    first = _in_force_with(tx, key, excluding) if key else None
+    if first is not None:
+        raise AlreadyDeclared(get(store, account, latest(tx, first)))
+    declaration_id, received, number = filing.declaration_id, filing.received, filing.number
     code = verification_code(settings.secret, number, worker.id, values)
     tx.execute(
         "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
         "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date, "
-        "known_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "known_before, effects, derived, warnings, replaces_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             declaration_id,
             number,
@@ -274,16 +398,30 @@ def _commit(
             worker.caf_code,
             account.id,
             idempotency_key,
-            key,
+            key if replaces is None else f"{key}#{declaration_id}" if key else None,
             calendar.campaign_of(on) if form.window == "certificat" else None,
             received,
             code,
-            values.get(form.effective_date) if form.effective_date else None,
-            known_before(worker, on),
+            effective,
+            known_before(state),
+            timeline.encode(effects) if effective is not None else None,
+            _dumps(
+                [
+                    {"id": d.id, "label": d.label, "value": report.derived[d.id]}
+                    for d in form.derived
+                    if d.id in report.derived
+                ]
+            ),
+            _dumps([{"field": i.field, "message": i.message} for i in report.warnings]),
+            replaces,
         ],
     )
+    if replaces is not None:
+        tx.execute(
+            "UPDATE declaration SET superseded_at = ?, superseded_by = ? WHERE id = ?",
+            [received, declaration_id, replaces],
+        )
     _insert_values(tx, declaration_id, form, values)
-    _update_worker(tx, worker, form, values, on)
     tx.execute(
         "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
         [declaration_id, account.email, filing.subject, filing.message, received],
@@ -292,12 +430,32 @@ def _commit(
     return declaration_id, True
 
 
-def known_before(worker: partner.Worker, on: date) -> str:
-    """What the Caf knew of the worker when the declaration was filed, as compact JSON (sorted keys).
+def _in_force_with(tx: Tx, key: str, excluding: tuple[int, ...]) -> int | None:
+    """The declaration in force for this natural key: a first filing, or the latest correction of
+    it when that correction still has the same subject (a change may be corrected to another date;
+    a correction's own key is ``key#id``, the first filing keeps the plain one)."""
+    rows = tx.all(
+        "SELECT id FROM declaration WHERE natural_key = ? OR starts_with(natural_key, ?)",
+        [key, key + "#"],
+    )
+    for row in rows:
+        current = latest(tx, row["id"])
+        if current in excluding:
+            continue
+        own = tx.scalar("SELECT natural_key FROM declaration WHERE id = ?", [current]) or ""
+        if own.split("#")[0] == key:
+            return current
+    return None
 
-    Rates are decimal strings ("80.00") or null, dates ISO or null, the status that of the filing
-    day (see :func:`status_on`). Stored with the declaration for the hand-over (services/handover.py).
-    """
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def known_before(state: dict[str, Any]) -> str:
+    """What the Caf knew of the worker before the declaration, as of its date (compact JSON, sorted
+    keys): rates as decimal strings ("80.00") or null, dates ISO or null. Stored with the
+    declaration for the agent and the hand-over (services/handover.py)."""
 
     def rate(value: Decimal | None) -> str | None:
         return None if value is None else f"{Decimal(value):.2f}"
@@ -305,28 +463,15 @@ def known_before(worker: partner.Worker, on: date) -> str:
     def day(value: date | None) -> str | None:
         return None if value is None else value.isoformat()
 
-    state = {
-        "rate_esat": rate(worker.rate_esat),
-        "rate_mo": rate(worker.rate_mo),
-        "double_activity": bool(worker.double_activity),
-        "double_activity_since": day(worker.double_activity_since),
-        "status": status_on(worker, on),
-        "return_date": day(worker.return_date),
+    known = {
+        "rate_esat": rate(state["rate_esat"]),
+        "rate_mo": rate(state["rate_mo"]),
+        "double_activity": bool(state["double_activity"]),
+        "double_activity_since": day(state["double_activity_since"]),
+        "status": state["status"],
+        "return_date": day(state["return_date"]),
     }
-    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _update_worker(
-    tx: Tx, worker: partner.Worker, form: FormDefinition, values: dict[str, Any], on: date
-) -> None:
-    """Apply the declaration's effects to what the Caf knows of the worker."""
-    changes = engine.state_changes(form, values)
-    if not changes:
-        return
-    if status_on(worker, on) != worker.status:  # back from leave: the new declaration confirms it
-        changes = {"status": "ACTIVE", "return_date": None, **changes}
-    columns = ", ".join(f"{column} = ?" for column in changes)  # names come from the schema's closed list
-    tx.execute(f"UPDATE worker SET {columns} WHERE id = ?", [*changes.values(), worker.id])  # noqa: S608
+    return json.dumps(known, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]) -> None:
@@ -337,10 +482,10 @@ def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: di
     )
 
 
-def get(store: Store, account: Account, declaration_id: int) -> Declaration:
+def get(store: Store | Tx, account: Account, declaration_id: int) -> Declaration:
     """A declaration of the account's ESAT, or of the agent's Caf (:class:`partner.NotAllowed` otherwise)."""
     condition, value = partner.scope(account)
-    # Two plain reads: a filed declaration and its values never change.
+    # Two plain reads: a filed declaration and its values never change (only its superseded mark).
     row = store.one(f"SELECT * FROM declaration WHERE id = ? AND {condition}", [declaration_id, value])  # noqa: S608
     if row is None:
         raise partner.NotAllowed("déclaration inconnue")
@@ -368,6 +513,13 @@ def get(store: Store, account: Account, declaration_id: int) -> Declaration:
         values=values,
         verification_code=row["verification_code"],
         campaign=row["campaign"],
+        effective_date=row["effective_date"],
+        derived=json.loads(row["derived"]) if row["derived"] else None,
+        warnings=json.loads(row["warnings"]) if row["warnings"] else [],
+        known_before=json.loads(row["known_before"]) if row["known_before"] else None,
+        replaces_id=row["replaces_id"],
+        superseded_at=to_paris(row["superseded_at"]) if row["superseded_at"] else None,
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -395,8 +547,8 @@ def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_
         "SELECT a.display_name FROM declaration d JOIN account a ON a.id = d.author_id WHERE d.id = ?",
         [declaration_id],
     )
-    ref = date(decl.campaign, 11, 30) if decl.campaign is not None else decl.received_at.date()
-    derived = engine.derived(form, decl.values, ref, {"rate_esat": worker.rate_esat})
+    derived = stored_derived(store, decl, form, worker)
+    replaced = get(store, account, decl.replaces_id) if decl.replaces_id is not None else None
     audit.log(store, account.id, "pdf_downloaded", decl.receipt_number)
     return pdf.render_receipt(
         pdf.ReceiptData(
@@ -415,8 +567,24 @@ def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_
             author=author or "",
             verification_code=decl.verification_code,
             campaign_label=campaign_label(decl.campaign),
+            replaces=(
+                f"Remplace le justificatif n° {replaced.receipt_number} reçu le {fmt.timestamp(replaced.received_at)}"
+                if replaced
+                else None
+            ),
         )
     )
+
+
+def stored_derived(
+    store: Store, decl: Declaration, form: FormDefinition, worker: partner.Worker
+) -> dict[str, str]:
+    """The derived values frozen at filing (id → text). A declaration filed before they were
+    stored gets them computed once from the timeline as of its reference date."""
+    if decl.derived is not None:
+        return {d["id"]: d["value"] for d in decl.derived}
+    ref = date(decl.campaign, 11, 30) if decl.campaign is not None else decl.received_at.date()
+    return engine.derived(form, decl.values, ref, context(store, worker, ref, (decl.id,)))
 
 
 def campaign_label(campaign: int | None) -> str | None:

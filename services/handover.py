@@ -132,7 +132,7 @@ def file_names(batch: Batch) -> tuple[str, str]:
 
 _DECLARATIONS = (
     "SELECT d.id, d.receipt_number, d.verification_code, d.form_id, d.form_version, d.caf_code, "
-    "d.received_at, d.effective_date, d.campaign, d.esat_id, d.processed_at, d.known_before, "
+    "d.received_at, d.effective_date, d.campaign, d.esat_id, d.processed_at, d.known_before, d.derived, "
     "e.siret AS esat_siret, w.allocataire, w.person_role, w.last_name, w.first_name, w.birth_date, "
     "w.rate_esat AS current_rate_esat "
     "FROM declaration d LEFT JOIN worker w ON w.id = d.worker_id LEFT JOIN esat e ON e.id = d.esat_id "
@@ -206,9 +206,9 @@ def record(
             typed[v["field_id"]] = v["text"]
     known = json.loads(row["known_before"]) if row["known_before"] else None
     derived: dict[str, str] = {}
-    if form is not None:
-        # As on the justificatif (declarations.receipt_pdf); the rate known at filing when it was kept,
-        # so that the batch's files never change.
+    if row["derived"] is not None:  # frozen at filing, as on the justificatif
+        derived = {d["id"]: d["value"] for d in json.loads(row["derived"])}
+    elif form is not None:  # filed before derived values were stored: computed as the PDF did then
         ref = (
             date(row["campaign"], 11, 30)
             if row["campaign"] is not None

@@ -64,6 +64,8 @@ class HistoryItem:
     receipt_number: str
     form_id: str
     received_at: datetime  # Europe/Paris
+    replaces_id: int | None = None  # a rectificatif: the declaration it corrects
+    superseded_at: datetime | None = None  # Europe/Paris: "rectifiée le …"
 
 
 def _esat_id(account: Account) -> int:
@@ -187,8 +189,18 @@ def history(store: Store, account: Account, worker_id: int, today: date) -> list
     get_worker(store, account, worker_id)
     since = retention.kept_since(today)  # what the retention job keeps, from Paris midnight
     rows = store.all(
-        "SELECT id, receipt_number, form_id, received_at FROM declaration "
+        "SELECT id, receipt_number, form_id, received_at, replaces_id, superseded_at FROM declaration "
         "WHERE worker_id = ? AND esat_id = ? AND received_at >= ? ORDER BY received_at DESC",
         [worker_id, account.esat_id, since],
     )
-    return [HistoryItem(r["id"], r["receipt_number"], r["form_id"], to_paris(r["received_at"])) for r in rows]
+    return [
+        HistoryItem(
+            r["id"],
+            r["receipt_number"],
+            r["form_id"],
+            to_paris(r["received_at"]),
+            r["replaces_id"],
+            to_paris(r["superseded_at"]) if r["superseded_at"] else None,
+        )
+        for r in rows
+    ]

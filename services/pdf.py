@@ -119,6 +119,7 @@ class ReceiptData:
     author: str  # account display name
     verification_code: str
     campaign_label: str | None  # e.g. "Campagne 2026 — rémunération de novembre 2026"
+    replaces: str | None = None  # a rectificatif: "Remplace le justificatif n° … reçu le …"
 
 
 class _Subset(SubsetMap):
@@ -501,7 +502,7 @@ def render_receipt(data: ReceiptData) -> bytes:
         return clean(text, limit, prepared.charset)
 
     form = data.form
-    title = t(form.receipt.title)
+    title = t(form.receipt.title if data.replaces is None else f"Rectificatif — {form.receipt.title}")
     number = t(data.receipt_number, SHORT)
     pdf = _new_document(prepared)
     pdf.set_title(title)  # metadata: the receipt title only, no personal data
@@ -530,6 +531,9 @@ def render_receipt(data: ReceiptData) -> bytes:
     if data.campaign_label:
         pdf.ln(2)
         _text(pdf, t(data.campaign_label), "B", 10, 5)
+    if data.replaces:
+        pdf.ln(2)
+        _text(pdf, t(data.replaces), "B", 10, 5)
 
     _section(pdf, "Établissement")
     label_w = 45.0

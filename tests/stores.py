@@ -92,3 +92,11 @@ def drop_all() -> None:
             drop(url_of(name))
     if _admin is not None:
         _admin.close()
+
+
+def known(store, worker_id: int, on, *keys: str) -> dict:
+    """What the Caf knows of a worker as of ``on`` (services/timeline.py), limited to ``keys``."""
+    from services import timeline
+
+    state = timeline.known_state(store, worker_id, on)
+    return {k: state[k] for k in keys}

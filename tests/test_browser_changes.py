@@ -22,6 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from data.store import Store
 from forms import fmt
+from services import timeline
 from tests.browser import browser, server
 from tests.conftest import TODAY
 from tests.test_browser import click, download_pdf_text, login_and_accept
@@ -126,11 +127,9 @@ def last_declaration(s: Store, worker_id: int) -> dict[str, Any]:
 
 
 def worker_state(s: Store, worker_id: int) -> dict[str, Any]:
-    return s.one(
-        "SELECT rate_esat, rate_mo, double_activity, double_activity_since, status, return_date "
-        "FROM worker WHERE id = ?",
-        [worker_id],
-    )
+    """What the Caf knows of the worker as of the date of its last declared change (the timeline)."""
+    on = s.scalar("SELECT max(effective_date) FROM declaration WHERE worker_id = ?", [worker_id])
+    return timeline.known_state(s, worker_id, on)
 
 
 def check_mails(app: App, receipts: list[str]) -> None:

@@ -8,6 +8,7 @@ import email
 import email.policy
 import os
 import random
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from services import declarations
 from services.config import load_settings
 from tests.apptest import button, no_legacy_pages, texts
 from tests.smtp import smtp_server
+from tests.stores import known
 from tests.test_pages import VALID, fill, logged_in, select_and_choose, to_workers
 from tests.test_services import account, run_threads
 
@@ -259,7 +261,7 @@ def test_a_retry_after_the_worker_changed_returns_the_declaration_filed(env, sto
     form = declarations.forms()["depart_esat"]
     payload = {"date_depart": "15/12/2026", "motif_depart": "demission"}
     first = declarations.submit(store, env, me, 1, form, dict(payload), "depart-1")
-    assert store.scalar("SELECT status FROM worker WHERE id = 1") == "LEFT"
+    assert known(store, 1, date(2026, 12, 15), "status") == {"status": "LEFT"}
     again = declarations.submit(store, env, me, 1, form, dict(payload), "depart-1")
     assert again.id == first.id
     assert store.scalar("SELECT count(*) FROM declaration WHERE idempotency_key = 'depart-1'") == 1

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from tests.apptest import button, no_legacy_pages, texts, titles
+from tests.stores import known
 from tests.test_pages import logged_in, to_workers
 
 __all__ = ["no_legacy_pages"]
@@ -77,7 +78,7 @@ def test_augmentation_updates_the_known_rate(env, store):
     assert any("doit être supérieur à « Taux d'activité avant le changement »" in e.value for e in at.error)
     widget(at, "text_input", "nouveau_taux").input("90").run()
     recap_and_validate(at)
-    assert store.one("SELECT rate_esat FROM worker WHERE id = 1") == {"rate_esat": Decimal("90.00")}
+    assert known(store, 1, date(2026, 12, 1), "rate_esat") == {"rate_esat": Decimal("90.00")}
     decl = store.one(
         "SELECT form_id, effective_date FROM declaration WHERE worker_id = 1 ORDER BY id DESC LIMIT 1"
     )
@@ -109,7 +110,7 @@ def test_departure_for_parental_leave_asks_the_return_date(env, store):
     assert any("doit être postérieure à « Date du départ »" in e.value for e in at.error)
     widget(at, "date_input", "date_retour_prevue").set_value(date(2027, 12, 15)).run()
     recap_and_validate(at)
-    assert store.one("SELECT status, return_date FROM worker WHERE id = 1") == {
+    assert known(store, 1, date(2026, 12, 15), "status", "return_date") == {
         "status": "ON_LEAVE",
         "return_date": date(2027, 12, 15),
     }
@@ -130,7 +131,7 @@ def test_hidden_return_date_is_neither_stored_nor_shown(env, store):
         for r in store.all("SELECT field_id FROM declaration_value WHERE declaration_id = ?", [decl_id])
     }
     assert fields == {"date_depart", "motif_depart"}
-    assert store.one("SELECT status, return_date FROM worker WHERE id = 1") == {
+    assert known(store, 1, date(2026, 12, 15), "status", "return_date") == {
         "status": "LEFT",
         "return_date": None,
     }
@@ -153,7 +154,7 @@ def test_double_activity_guards_follow_what_the_caf_knows(env, store):
 
 def test_two_workers_take_different_branches(env, store):
     da = da_worker(store)
-    known = store.one("SELECT rate_esat, rate_mo, double_activity_since FROM worker WHERE id = ?", [da])
+    before = store.one("SELECT rate_esat, rate_mo, double_activity_since FROM worker WHERE id = ?", [da])
     at = start_change(store, (1, da), "oui", "oui")
     assert "travailleur 1 / 2" in texts(at)
 
@@ -175,22 +176,22 @@ def test_two_workers_take_different_branches(env, store):
     answer(at, "oui", "non", "oui")
     button(at, "Commencer la saisie").click().run()
     widget(at, "date_input", "date_fin").set_value(date(2026, 12, 1)).run()
-    widget(at, "text_input", "taux_esat_avant").input(str(known["rate_esat"])).run()
-    widget(at, "text_input", "taux_mo_avant").input(str(known["rate_mo"])).run()
+    widget(at, "text_input", "taux_esat_avant").input(str(before["rate_esat"])).run()
+    widget(at, "text_input", "taux_mo_avant").input(str(before["rate_mo"])).run()
     widget(at, "text_input", "taux_esat_apres").input("0").run()
-    widget(at, "text_input", "taux_mo_apres").input(str(known["rate_mo"])).run()
+    widget(at, "text_input", "taux_mo_apres").input(str(before["rate_mo"])).run()
     widget(at, "selectbox", "motif_depart").set_value("emploi_milieu_ordinaire").run()
     recap_and_validate(at)
     button(at, "Valider").click().run()
     assert titles(at) == ["Mes travailleurs"]
 
-    assert store.one("SELECT double_activity, rate_esat, rate_mo, status FROM worker WHERE id = 1") == {
+    assert known(store, 1, date(2026, 12, 1), "double_activity", "rate_esat", "rate_mo", "status") == {
         "double_activity": True,
         "rate_esat": Decimal("60.00"),
         "rate_mo": Decimal("40.00"),
         "status": "ACTIVE",
     }
-    assert store.one("SELECT double_activity, rate_esat, status FROM worker WHERE id = ?", [da]) == {
+    assert known(store, da, date(2026, 12, 1), "double_activity", "rate_esat", "status") == {
         "double_activity": False,
         "rate_esat": Decimal("0.00"),
         "status": "LEFT",

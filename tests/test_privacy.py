@@ -28,7 +28,8 @@ SCHEMA = {
     "cgu_version": "scope version title body published_on",
     "declaration": "id receipt_number form_id form_version worker_id esat_id caf_code author_id "
     "idempotency_key natural_key campaign received_at verification_code effective_date processed_at "
-    "processed_by known_before(P) export_batch_id",
+    "processed_by known_before(P) export_batch_id effects(P) derived(P) warnings(P) replaces_id superseded_at "
+    "superseded_by",
     "declaration_value": "declaration_id field_id number(P) day(P) text(P)",
     "esat": "id legal_name siret caf_code street postcode city active",
     "esat_site": "esat_id rank finess name street postcode city",
@@ -42,7 +43,7 @@ SCHEMA = {
     "schema_migration": "version applied_at",
     "worker": "id caf_code allocataire(P) person_role last_name(P) first_name(P) birth_date(P) esat_id "
     "rate_esat(P) rate_mo(P) double_activity(P) status(P) double_activity_since(P) return_date(P) "
-    "absent_since imported_at",
+    "absent_since imported_at entry_date(P)",
 }
 
 
