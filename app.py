@@ -21,7 +21,7 @@ import streamlit as st
 
 from services import accounts, partner
 from services.clock import now_utc, today
-from ui import layout, resources
+from ui import batch, layout, resources
 from ui.state import reset, session
 
 # A local favicon (ui/assets/favicon.png, as a data: URL read once per process): a :material/
@@ -136,6 +136,8 @@ def allowed_pages() -> list[str]:
 
 
 names = allowed_pages()
+if "travailleurs" in names:  # an ESAT manager: the batch an earlier session left (once per login)
+    batch.restore(state, store)
 pages = {}  # the run's own copies of the pages (resources.page)
 for name in names:
     source, options = PAGES[name]
@@ -144,10 +146,13 @@ page = st.navigation(
     list(pages.values()), position="top" if names in (AGENT_PAGES, ADMIN_PAGES) else "hidden"
 )
 state.enter(next(name for name, p in pages.items() if p is page))
-layout.sidebar(state, store, password_page="mot_de_passe" in names and len(names) > 1)
-layout.banners(settings)
 try:
-    page.run()
+    try:
+        layout.sidebar(state, store, password_page="mot_de_passe" in names and len(names) > 1)
+        layout.banners(settings)
+        page.run()
+    finally:  # also after a switch, a rerun or a logout: what this run changed in the batch is saved
+        batch.save(state, store, settings)
 except partner.NotAllowed:  # a forged selection or id: refused and audited (AUTHZ-03)
     layout.access_denied(store, state)
 except Exception as exc:  # st.rerun/st.switch_page are BaseException and pass through

@@ -34,6 +34,8 @@ from data.store import Store, Tx, open_or_exit
 from data.values import value_rows
 from forms import FormDefinition, load_all
 from rules import checks, engine
+from services import timeline
+from services.declarations import known_before
 from services.passwords import hash_password
 from services.receipts import receipt_number, verification_code
 
@@ -325,8 +327,15 @@ class _Worker:
     status: str = "ACTIVE"
     return_date: date | None = None
     changes: list[_Change] = field(default_factory=list)  # its history, in order
+    entry_date: date | None = None  # date d'entrée à l'ESAT (None: unknown)
+    baseline: dict[str, Any] | None = None  # its state before its history (the worker row)
+
+    def state(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in timeline.STATE}
 
     def row(self) -> tuple[Any, ...]:
+        """The worker row holds the baseline: its changes are read from the declarations."""
+        base = self.baseline or self.state()
         return (
             self.id,
             self.caf_code,
@@ -336,12 +345,13 @@ class _Worker:
             self.first_name,
             self.birth_date,
             self.esat_id,
-            self.rate_esat,
-            self.rate_mo,
-            self.double_activity,
-            self.status,
-            self.double_activity_since,
-            self.return_date,
+            base["rate_esat"],
+            base["rate_mo"],
+            base["double_activity"],
+            base["status"],
+            base["double_activity_since"],
+            base["return_date"],
+            self.entry_date,
         )
 
 
@@ -360,6 +370,7 @@ WORKER_COLUMNS = (
     "status",
     "double_activity_since",
     "return_date",
+    "entry_date",
 )
 DECLARATION_COLUMNS = (
     "id",
@@ -378,6 +389,8 @@ DECLARATION_COLUMNS = (
     "effective_date",
     "processed_at",
     "processed_by",
+    "effects",
+    "known_before",
 )
 ACCOUNT_COLUMNS = (
     "id",
@@ -664,6 +677,8 @@ class _Change:
     rate_esat: Decimal | None  # the worker's ESAT rate once applied
     status: str
     return_date: date | None
+    effects: dict[str, Any] = field(default_factory=dict)  # what it changes (the form's effects)
+    known: dict[str, Any] = field(default_factory=dict)  # the worker's state before it
 
 
 def years_before(day: date, years: int) -> date:
@@ -785,6 +800,8 @@ def _history(
     """
     day = start
     last_received = start - timedelta(days=1)
+    if w.baseline is None:
+        w.baseline = w.state()
     while w.status == "ACTIVE":
         if w.double_activity:
             hazards = ((DOUBLE_CHANGE, DOUBLE_CHANGES_PER_YEAR), (DOUBLE_END, DOUBLE_ENDS_PER_YEAR))
@@ -818,23 +835,21 @@ def _history(
             payload = _double_end(rng, w, day)
         if payload is None:
             continue
-        form = forms[kind]
-        values = visible_values(form, payload)
-        for column, value in engine.state_changes(form, values).items():
-            setattr(w, column, value)
+        _apply(w, forms[kind], day, _office_time(rng, received_day), payload)
         last_received = received_day
-        w.changes.append(
-            _Change(
-                w.id,
-                kind,
-                day,
-                _office_time(rng, received_day),
-                values,
-                w.rate_esat,
-                w.status,
-                w.return_date,
-            )
-        )
+
+
+def _apply(w: _Worker, form: FormDefinition, day: date, received: datetime, payload: dict[str, Any]) -> None:
+    """File one change for the worker: its effects (``engine``) move the worker's state."""
+    if w.baseline is None:
+        w.baseline = w.state()
+    values = visible_values(form, payload)
+    known, effects = w.state(), engine.state_changes(form, values)
+    for column, value in effects.items():
+        setattr(w, column, value)
+    w.changes.append(
+        _Change(w.id, form.id, day, received, values, w.rate_esat, w.status, w.return_date, effects, known)
+    )
 
 
 def _histories(workers: list[_Worker], today: date) -> None:
@@ -851,6 +866,44 @@ def _histories(workers: list[_Worker], today: date) -> None:
             )
         else:
             _history(rng, w, start, today, forms, motifs)
+
+
+ENTRY_SEED = SEED + 5
+UNKNOWN_ENTRY_PERCENT = 3  # workers whose date d'entrée the Caf's file does not give
+DECEMBER_ENTRANTS = 3  # pilot Caf workers entering the ESAT in December of the last campaign
+OCTOBER_LEAVERS = 3  # pilot Caf workers who left on 31 October of the last campaign (+ one on 10 December)
+
+
+def _entries(workers: list[_Worker], today: date) -> None:
+    """Entry dates, most long before the history, a few unknown; and the edges of the last
+    campaign's November (issue 12, point 9): a few workers entering in December, a few who left
+    on 31 October (no certificat expected), one who left on 10 December (still expected)."""
+    rng = random.Random(ENTRY_SEED)
+    latest = date(today.year - 4, 11, 30)  # before the first demo campaign and the history
+    for w in workers:
+        if not w.reference and rng.randint(1, 100) <= UNKNOWN_ENTRY_PERCENT:
+            continue
+        earliest = min(max(date(1990, 1, 1), w.birth_date + timedelta(days=18 * 365)), latest)
+        w.entry_date = earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
+    campaign = demo_campaigns(today)[-1]
+    december = date(campaign, 12, 1)
+    quiet = [
+        w
+        for w in workers
+        if w.esat_id > NO_CONTRACT_ESAT_ID
+        and w.caf_code == PILOT_CAF
+        and not w.changes
+        and not w.double_activity
+    ]
+    for i, w in enumerate(quiet[:DECEMBER_ENTRANTS]):
+        w.entry_date = min(december + timedelta(days=i), today - timedelta(days=1))
+    departure = load_all()[DEPARTURE]
+    leavers = [(date(campaign, 10, 31), date(campaign, 10, 15))] * OCTOBER_LEAVERS
+    leavers.append((date(campaign, 12, 10), december))
+    for w, (day, received) in zip(quiet[DECEMBER_ENTRANTS:], leavers, strict=False):
+        _apply(
+            w, departure, day, _office_time(rng, received), {"date_depart": day, "motif_depart": "demission"}
+        )
 
 
 def situation_on(initial_rate: Decimal, changes: Sequence[_Change], day: date) -> tuple[Decimal, bool]:
@@ -923,6 +976,8 @@ def _declarations(
                 skipped = still_open
             if skipped or received.date() >= today:
                 continue
+            if w.entry_date is not None and w.entry_date > date(year, 11, 30):
+                continue  # entered the ESAT after November: no pay of November to certify
             rate, present = situation_on(initial_rates[w.id], w.changes, date(year, 11, 30))
             if present:
                 drafts.append((received, w.id, 0, (year, certificat_amounts(smic, rate, rg_bp))))
@@ -940,6 +995,7 @@ def _declarations(
             year, amounts = draft
             form_id, campaign, effective, key = FORM_ID, year, None, f"{FORM_ID}:{worker_id}:{year}"
             signed: dict[str, Any] = amounts
+            effects, known = None, None
             values.extend((decl_id, f, amounts[f], None, None) for f in CERTIFICAT_FIELDS)
         else:
             change: _Change = draft
@@ -947,6 +1003,7 @@ def _declarations(
             key = f"{form_id}:{worker_id}:{effective}"
             signed = change.values
             values.extend(stored_values(forms[form_id], decl_id, change.values))
+            effects, known = timeline.encode(change.effects), known_before(change.known)
         declarations.append(
             [
                 decl_id,
@@ -965,6 +1022,8 @@ def _declarations(
                 effective,
                 None,
                 None,
+                effects,
+                known,
             ]
         )
     _mark_processed(declarations, agents, today)
@@ -1037,6 +1096,7 @@ def seed_demo(store: Store, *, today: date, password: str, secret: str) -> None:
     agents = {row[6]: row[0] for row in accounts if row[4] == "agent"}
     initial_rates = {w.id: w.rate_esat for w in workers}
     _histories(workers, today)
+    _entries(workers, today)
     declarations, values, feedback = _declarations(workers, initial_rates, author, agents, today, secret)
 
     with store.transaction() as tx:

@@ -226,6 +226,36 @@ class NotBeforeKnown(_Check):
     known: str
 
 
+class BetweenSmicRatio(_Check):
+    """param_min × SMIC ≤ field ≤ param_max × SMIC (× the worker's known rate when ``prorata``)."""
+
+    check: Literal["between_smic_ratio"]
+    param_min: str
+    param_max: str
+    prorata: bool = False
+
+
+class AideAuPoste(_Check):
+    """field ≤ the aide au poste of art. R243-6 CASF for the ESAT part ``other`` + tolerance:
+    ``param`` × SMIC × rate while ``other`` ≤ ``param_threshold`` × SMIC × rate, then reduced by
+    ``param_reduction`` point per point of ESAT part beyond it."""
+
+    check: Literal["aide_au_poste"]
+    other: str
+    param: str
+    param_threshold: str
+    param_reduction: str
+    param_tolerance: str
+
+
+class SumKnownAtMost(_Check):
+    """field + what the Caf knows (a context rate such as ``rate_mo``) ≤ param."""
+
+    check: Literal["sum_known_at_most"]
+    known: str
+    param: str
+
+
 class MatchesKnown(_Check):
     """field = what the Caf knows (a context value such as the known ESAT rate)."""
 
@@ -248,7 +278,10 @@ Check = Annotated[
     | DateWithinYears
     | AfterKnown
     | NotBeforeKnown
-    | MatchesKnown,
+    | MatchesKnown
+    | BetweenSmicRatio
+    | AideAuPoste
+    | SumKnownAtMost,
     PField(discriminator="check"),
 ]
 
@@ -266,7 +299,7 @@ WORKER_STATE = ("rate_esat", "rate_mo", "double_activity", "double_activity_sinc
 class Guard(Strict):
     """A precondition on what the Caf knows of the worker; its message is in rules/messages.py."""
 
-    guard: Literal["no_double_activity", "double_activity", "active"]
+    guard: Literal["no_double_activity", "double_activity", "active", "inactive"]
 
 
 class Effect(Strict):

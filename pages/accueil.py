@@ -1,9 +1,10 @@
-"""Accueil de l'Espace ESAT: the establishment, the Caf, the number of workers it knows."""
+"""Accueil de l'Espace ESAT: the establishment, the Caf, the number of workers it knows, and the
+batch in progress if one was left open (in this session or an earlier one)."""
 
 import streamlit as st
 
 from services import partner
-from ui import resources
+from ui import batch, resources
 from ui.state import session
 
 state = session()
@@ -13,6 +14,15 @@ if state.caf_code is None:
     state.caf_code = home.default_caf
 
 st.title("Espace ESAT")
+if state.busy:
+    with st.container(border=True):
+        st.info(
+            f"Une saisie est en cours : {batch.progress(state)}. Reprenez-la là où vous l'aviez laissée, "
+            "ou abandonnez-la depuis « Mes travailleurs ».",
+            icon=":material/pending_actions:",
+        )
+        if st.button("Reprendre la saisie", type="primary", icon=":material/play_arrow:"):
+            st.switch_page(batch.resume_page(state))
 with st.container(border=True):
     st.subheader(home.name)
     st.write(home.address)

@@ -25,7 +25,11 @@ campaign = st.selectbox(
 totals = backoffice.campaign_totals(store, agent, campaign)
 
 known, received, missing, late = st.columns(4)
-known.metric("Travailleurs connus", f"{totals.workers:,}".replace(",", " "))
+known.metric(
+    "Certificats attendus",
+    f"{totals.expected:,}".replace(",", " "),
+    help=f"Travailleurs présents dans l'ESAT au moins un jour de novembre {campaign}",
+)
 received.metric(
     "Certificats reçus", f"{totals.received:,}".replace(",", " "), f"{totals.share:.0%}".replace("%", " %")
 )
@@ -53,7 +57,7 @@ st.dataframe(
     width="stretch",
     column_config={
         "esat": "ESAT",
-        "workers": st.column_config.NumberColumn("Travailleurs", format="%d"),
+        "expected": st.column_config.NumberColumn("Attendus", format="%d"),
         "received": st.column_config.NumberColumn("Reçus", format="%d"),
         "late": st.column_config.NumberColumn("Dont après le 15/01", format="%d"),
         "missing": st.column_config.NumberColumn("Manquants", format="%d"),
@@ -64,7 +68,7 @@ export_buttons(
     by_esat.drop(columns=["esat_id"]).rename(
         columns={
             "esat": "ESAT",
-            "workers": "Travailleurs",
+            "expected": "Attendus",
             "received": "Reçus",
             "late": "Après le 15/01",
             "missing": "Manquants",

@@ -44,7 +44,21 @@ page = state.inbox_page
 rows, total = backoffice.inbox(store, agent, chosen, limit=PAGE, offset=page * PAGE)
 st.caption(f"{total} déclarations — page {page + 1} sur {max(1, -(-total // PAGE))}")
 
-table = rows[["id", "recu", "type", "esat", "nom", "prenom", "numero_allocataire", "recue_le", "traitee_le"]]
+table = rows[
+    [
+        "id",
+        "recu",
+        "type",
+        "esat",
+        "nom",
+        "prenom",
+        "numero_allocataire",
+        "date_effet",
+        "recue_le",
+        "suivi",
+        "traitee_le",
+    ]
+]
 st.dataframe(
     table,
     hide_index=True,
@@ -57,7 +71,9 @@ st.dataframe(
         "nom": "Nom",
         "prenom": "Prénom",
         "numero_allocataire": "N° allocataire",
+        "date_effet": st.column_config.DateColumn("Date d'effet", format="DD/MM/YYYY"),
         "recue_le": st.column_config.DatetimeColumn("Reçue le", format="DD/MM/YYYY HH:mm"),
+        "suivi": "Rectification",
         "traitee_le": st.column_config.DatetimeColumn("Traitée le", format="DD/MM/YYYY HH:mm"),
     },
 )
@@ -85,14 +101,32 @@ if declaration_id is not None:
     form = declarations.form_of(decl)
     st.subheader(f"{titles[decl.form_id]} — n° {info.receipt_number}")
     st.write(
-        f"{literal(info.worker)} (n° allocataire {info.allocataire}) — {literal(info.esat)} — "
-        f"reçue le {info.received_at:%d/%m/%Y à %H:%M}"
+        f"{literal(info.worker)} (n° allocataire {info.allocataire}, {info.person_role.lower()}) — "
+        f"{literal(info.esat)} — reçue le {info.received_at:%d/%m/%Y à %H:%M}"
     )
+    if info.effective_date is not None:
+        st.write(f"Date d'effet : **{info.effective_date:%d/%m/%Y}**")
+    if info.correction:
+        st.warning(info.correction, icon=":material/history:")
+    if info.regime:
+        st.info(info.regime, icon=":material/calendar_month:")
     with st.container(border=True):
-        for label, text in wizard.recap_rows(form, decl.values, {}):
+        stored = [(f"{label} (calculé au dépôt)", text) for label, text in info.derived]
+        for label, text in [*wizard.recap_rows(form, decl.values, {}), *stored]:
             left, right = st.columns([3, 2])
             left.write(label)
             right.write(f"**{literal(text)}**")
+    if info.known_before:
+        st.markdown("**Ce que la Caf connaissait avant cette déclaration**")
+        with st.container(border=True):
+            for label, text in info.known_before:
+                left, right = st.columns([3, 2])
+                left.write(label)
+                right.write(text)
+    if info.warnings:
+        st.markdown("**Avertissements vus par l'ESAT avant l'envoi**")
+        for text in info.warnings:
+            st.warning(literal(text), icon=":material/warning:")
     st.download_button(
         "Télécharger le justificatif",
         data=lambda: declarations.receipt_pdf(store, settings, agent, declaration_id),

@@ -1,11 +1,14 @@
-"""The declaration wizard for the current worker: Saisie → Récapitulatif → Fin."""
+"""The declaration wizard for the current worker: Saisie → Récapitulatif → Fin.
+
+A rectificatif (started with "Rectifier" on the fiche) is the same wizard, pre-filled with the
+values of the declaration it corrects, filed with ``submit(..., replaces=…)``."""
 
 import streamlit as st
 
 from rules import calendar
 from services import declarations, partner
 from services.clock import today
-from ui import resources, wizard
+from ui import batch, resources, wizard
 from ui.layout import step_bar
 from ui.state import session
 from ui.text import literal
@@ -31,8 +34,9 @@ if form is None:
 elif draft.step == "fin" and draft.declaration_id is None:
     draft.step = "recap"
 last = state.index + 1 >= len(state.selected)
+correction = draft.replaces is not None and form is not None
 
-st.title(form.title if form else kind.title)
+st.title(f"Rectificatif — {form.title}" if correction else form.title if form else kind.title)
 if form is not None and form.window == "certificat":
     st.write(declarations.campaign_label(calendar.campaign_of(today(settings))))
 st.caption(
@@ -83,7 +87,15 @@ if draft.step == "questions":
 
 elif draft.step == "saisie":
     step_bar(1)
-    if kind.tree is not None and st.button("Modifier mes réponses", icon=":material/edit:", type="tertiary"):
+    if correction:
+        st.info(
+            f"Rectificatif du justificatif n° {draft.replaces_number} : les valeurs déclarées sont reprises, "
+            "corrigez celles qui doivent l'être.",
+            icon=":material/edit_note:",
+        )
+    elif kind.tree is not None and st.button(
+        "Modifier mes réponses", icon=":material/edit:", type="tertiary"
+    ):
         draft.step = "questions"
         st.rerun()
     if form.intro:
@@ -96,7 +108,7 @@ elif draft.step == "saisie":
         state.dialog = "quit_saisie"
     if row.button("Suivant : récapitulatif", type="primary", icon=":material/arrow_forward:"):
         report = declarations.check(
-            store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft)
+            store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft), draft.replaces
         )
         wizard.remember_report(draft, report)
         if report.valid:
@@ -108,13 +120,19 @@ elif draft.step == "saisie":
 elif draft.step == "recap":
     step_bar(2)
     report = declarations.check(
-        store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft)
+        store, settings, state.account, draft.worker_id, form, wizard.payload(form, draft), draft.replaces
     )
     if not report.valid:  # e.g. the calendar window closed meanwhile
         wizard.remember_report(draft, report)
         draft.step = "saisie"
         st.rerun()
     st.subheader("Vérifiez votre déclaration")
+    if correction:
+        st.info(
+            f"Cette déclaration est un rectificatif du justificatif n° {draft.replaces_number}. Une fois "
+            "validée, elle le remplace ; il reste dans l'historique du travailleur.",
+            icon=":material/edit_note:",
+        )
     with st.container(border=True):
         for label, text in wizard.recap_rows(form, report.values, report.derived):
             left, right = st.columns([3, 2])
@@ -138,6 +156,7 @@ elif draft.step == "recap":
                 form,
                 wizard.payload(form, draft),
                 draft.idempotency_key,
+                replaces=draft.replaces,
             )
         except declarations.AlreadyDeclared as exc:
             first = exc.existing
@@ -152,6 +171,7 @@ elif draft.step == "recap":
             st.rerun()
         else:
             draft.declaration_id, draft.step = decl.id, "fin"
+            state.filed(draft.worker_id, decl.id, decl.receipt_number)
             state.memo.pop(("history", draft.worker_id), None)
             st.rerun()
     if state.dialog == "quit_recap":
@@ -166,11 +186,18 @@ else:  # fin
         ("declaration", account.id, draft.declaration_id),
         lambda: declarations.get(store, account, draft.declaration_id),
     )
-    st.success(
-        f"Votre déclaration a bien été transmise à la Caf. Numéro de reçu : {decl.receipt_number}, "
-        f"le {decl.received_at:%d/%m/%Y à %H:%M}.",
-        icon=":material/check_circle:",
-    )
+    if correction:
+        st.success(
+            f"Votre rectificatif a bien été transmis à la Caf. Numéro de reçu : {decl.receipt_number}, "
+            f"le {decl.received_at:%d/%m/%Y à %H:%M}. Il remplace le justificatif n° {draft.replaces_number}.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.success(
+            f"Votre déclaration a bien été transmise à la Caf. Numéro de reçu : {decl.receipt_number}, "
+            f"le {decl.received_at:%d/%m/%Y à %H:%M}.",
+            icon=":material/check_circle:",
+        )
     st.write(f"Un accusé de réception est envoyé à l'adresse {literal(state.account.email)}.")
     st.download_button(
         "Télécharger",
@@ -194,11 +221,13 @@ else:  # fin
                 draft.feedback_sent = True
                 st.rerun()
     row = st.container(horizontal=True, horizontal_alignment="distribute")  # one block, not three
+    # Quitter: back to the list, the batch open at the next worker (taken up or abandoned there).
     if row.button("Quitter", icon=":material/close:"):
-        state.finish()
+        if not state.advance():
+            batch.end(state, store)
         st.switch_page("pages/travailleurs.py")
     if row.button("Valider" if last else "Continuer", type="primary", icon=":material/arrow_forward:"):
         if state.advance():
             st.switch_page("pages/fiche.py")
-        state.flash = "Vos déclarations ont été transmises. Vous pouvez faire une nouvelle sélection."
+        batch.end(state, store)
         st.switch_page("pages/travailleurs.py")

@@ -1,11 +1,11 @@
-"""Fiche travailleur: identity, k / N, justificatifs of the last 2 years, start or skip."""
+"""Fiche travailleur: identity, k / N, justificatifs of the last 2 years (rectifiable), start or skip."""
 
 import streamlit as st
 
 from services import declarations, partner
 from services.clock import today
-from ui import resources
-from ui.state import session
+from ui import batch, resources, wizard
+from ui.state import Draft, session
 
 state = session()
 store = resources.store()
@@ -32,6 +32,43 @@ with st.container(border=True, horizontal=True):  # one block, where columns add
     st.text_input("Numéro d'allocataire", worker.allocataire, disabled=True)
     st.text_input("Date de naissance", f"{worker.birth_date:%d/%m/%Y}", disabled=True)
 
+
+def label(item: partner.HistoryItem) -> str:
+    """The history line: title, date received, number, then "Rectificatif" / "rectifiée le …"."""
+    title = declarations.forms()[item.form_id].title if item.form_id in declarations.forms() else item.form_id
+    text = f"{title} — reçue le {item.received_at:%d/%m/%Y} — n° {item.receipt_number}"
+    if item.replaces_id is not None:
+        text += " — Rectificatif"
+    if item.superseded_at is not None:
+        text += f" — rectifiée le {item.superseded_at:%d/%m/%Y}"
+    return text
+
+
+def kind_of(form_id: str) -> declarations.Kind | None:
+    """The type of the choice pop-up a form belongs to (itself, or the questions leading to it)."""
+    return next(
+        (
+            k
+            for k in declarations.kinds().values()
+            if k.id == form_id or (k.tree and form_id in k.tree.forms())
+        ),
+        None,
+    )
+
+
+def correction_refusals(item: partner.HistoryItem) -> list[str]:
+    """Why this declaration cannot be rectified from here (empty: it can): the rules first (already
+    rectified, campaign closed, date of effect too old), then the type of the batch in progress."""
+    refused = declarations.correction_refusals(store, settings, account, item.declaration_id)
+    other = kind_of(item.form_id)
+    if not refused and (other is None or other.id != kind.id):
+        refused = [
+            "Pour rectifier cette déclaration, terminez ou abandonnez d'abord la saisie en cours, puis "
+            f"choisissez « {other.title if other else item.form_id} » pour ce travailleur."
+        ]
+    return refused
+
+
 st.subheader("Justificatifs des deux dernières années")
 history = state.remember(("history", worker_id), lambda: partner.history(store, account, worker_id, on))
 if not history:
@@ -40,16 +77,8 @@ if not history:
         icon=":material/info:",
     )
 else:
-    titles = {f.id: f.title for f in declarations.forms().values()}
     items = {h.declaration_id: h for h in history}
-    picked = st.selectbox(
-        "Déclaration",
-        options=list(items),
-        format_func=lambda i: (
-            f"{titles.get(items[i].form_id, items[i].form_id)} — reçue le "
-            f"{items[i].received_at:%d/%m/%Y} — n° {items[i].receipt_number}"
-        ),
-    )
+    picked = st.selectbox("Déclaration", options=list(items), format_func=lambda i: label(items[i]))
     st.download_button(
         "Télécharger le justificatif",
         data=lambda: declarations.receipt_pdf(store, settings, state.account, picked),
@@ -58,6 +87,25 @@ else:
         icon=":material/download:",
         on_click="ignore",
     )
+    refused = state.remember_on_screen(
+        ("correction", account.id, picked, on), lambda: correction_refusals(items[picked])
+    )
+    if refused:
+        st.info(" ".join(refused), icon=":material/info:")
+    elif st.button(
+        "Rectifier", icon=":material/edit_note:", help="Corriger cette déclaration par un rectificatif"
+    ):
+        original = declarations.get(store, account, picked)
+        form = declarations.forms()[original.form_id]
+        state.drafts[worker_id] = Draft(
+            worker_id,
+            state.kind,
+            form_id=form.id,
+            raw=wizard.prefill(form, original.values),
+            replaces=original.id,
+            replaces_number=original.receipt_number,
+        )
+        st.switch_page("pages/declaration.py")
 
 st.divider()
 form = declarations.forms().get(state.kind)  # None for a question tree
@@ -73,16 +121,19 @@ if first is not None:
     st.warning(
         f"Un {kind.title.lower()} a déjà été transmis pour ce travailleur pour cette campagne : "
         f"n° {first.receipt_number}, reçu le {first.received_at:%d/%m/%Y à %H:%M}. "
-        "Son justificatif est dans la liste ci-dessus.",
+        "Son justificatif est dans la liste ci-dessus : pour le corriger, choisissez-le et cliquez sur "
+        "« Rectifier ».",
         icon=":material/warning:",
     )
 elif st.button(f"Déclarer : {kind.title}", type="primary", icon=":material/edit_document:"):
+    if worker_id in state.drafts and state.drafts[worker_id].replaces is not None:
+        del state.drafts[worker_id]  # a rectificatif left unfinished: a new declaration instead
     state.draft()
     st.switch_page("pages/declaration.py")
 
 if st.button("Passer au travailleur suivant", type="tertiary", icon=":material/skip_next:"):
-    if not state.advance():
-        state.flash = "La saisie est terminée pour les travailleurs sélectionnés."
+    if not state.skip():
+        batch.end(state, store)
         st.switch_page("pages/travailleurs.py")
     st.rerun()
 if st.button("Retour à Mes travailleurs", type="tertiary", icon=":material/arrow_back:"):

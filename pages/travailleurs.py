@@ -1,10 +1,14 @@
-"""Mes travailleurs: filter, tiles, multi-selection kept across pages, choice of declaration."""
+"""Mes travailleurs: filter, tiles, multi-selection kept across pages, choice of declaration.
+
+While a batch is open (its type confirmed), the selection cannot change and no other type can be
+chosen: the batch is taken up again or abandoned (with a confirmation). Its summary shows here
+once it is finished."""
 
 import streamlit as st
 
 from services import partner
 from services.clock import today
-from ui import resources
+from ui import batch, resources
 from ui.choice import choice_dialog
 from ui.state import session
 from ui.text import literal
@@ -24,6 +28,13 @@ st.title("Mes travailleurs")
 notice = state.pop_flash()
 if notice:
     st.success(notice, icon=":material/check_circle:")
+batch.show_summary(state)
+if state.busy:
+    st.info(
+        f"Saisie en cours : {batch.progress(state)}. La sélection ne peut pas être modifiée et aucun "
+        "autre type de déclaration ne peut être choisi tant que la saisie n'est pas terminée ou abandonnée.",
+        icon=":material/pending_actions:",
+    )
 
 # Rows are horizontal containers, one block each, where st.columns adds a block per column:
 # each block is one more message on every rerun (docs/benchmarks.md, P1).
@@ -82,6 +93,7 @@ for i, worker in enumerate(workers):
         on_click=state.toggle,
         args=(worker.id,),
         width="stretch",
+        disabled=state.busy,
         help="Sélectionné" if chosen else "Cliquez pour sélectionner",
     )
 
@@ -100,15 +112,23 @@ st.divider()
 count = len(state.selected)
 st.markdown(f"**{count}** travailleur{'s' if count > 1 else ''} sélectionné{'s' if count > 1 else ''}")
 with st.container(horizontal=True):
-    if st.button(
-        "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
-    ):
-        state.dialog = "choice"
-    if st.button("Vider la sélection", disabled=count == 0):
-        state.selected = []
-        st.rerun()
+    if state.busy:
+        if st.button("Reprendre la saisie", type="primary", icon=":material/play_arrow:"):
+            st.switch_page(batch.resume_page(state))
+        if st.button("Abandonner la saisie", icon=":material/cancel:"):
+            state.dialog = "abandon"
+    else:
+        if st.button(
+            "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
+        ):
+            state.dialog = "choice"
+        if st.button("Vider la sélection", disabled=count == 0):
+            state.selected = []
+            st.rerun()
     if st.button("Retour à l'accueil", icon=":material/home:"):
         st.switch_page("pages/accueil.py")
 
-if state.dialog == "choice":
+if state.dialog == "choice" and not state.busy:
     choice_dialog(state, today(settings))
+if state.dialog == "abandon" and state.busy:
+    batch.abandon_dialog(state, store)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import date
 from decimal import Decimal
@@ -59,6 +60,18 @@ def _context(text: str) -> dict[str, Any]:
     except (ArithmeticError, ValueError) as exc:
         _fail(f"--context : valeur invalide ({exc})")
     return out
+
+
+def _day(text: str) -> date:
+    """Parse ``--on``: an ISO date that exists."""
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", text)
+    if not match:
+        _fail(f"--on attend une date AAAA-MM-JJ, reçu {text!r}")
+    y, m, d = (int(g) for g in match.groups())
+    try:
+        return date(y, m, d)
+    except ValueError:
+        _fail(f"--on : le {d:02d}/{m:02d}/{y:04d} n'existe pas, vérifiez le jour et le mois")
 
 
 def describe(form: FormDefinition) -> dict[str, Any]:
@@ -111,10 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "describe":
         print(json.dumps(describe(form), ensure_ascii=False, indent=2))
         return 0
-    try:
-        on = date.fromisoformat(args.on)
-    except ValueError:
-        _fail(f"--on attend une date AAAA-MM-JJ, reçu {args.on!r}")
+    on = _day(args.on)
     try:
         payload = json.loads(sys.stdin.read())
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:

@@ -10,7 +10,7 @@ import calendar
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -53,30 +53,38 @@ def _compare(test: Callable[[Any, Any], bool]) -> Callable[..., str | None]:
     return check
 
 
-def _smic_limit(spec: Any, on: date, ctx: Mapping[str, Any]) -> Decimal:
-    limit = parameters.value(spec.param, on) * parameters.value("smic_mensuel", on)
-    if spec.prorata:
+def _smic_limit(param: str, prorata: bool, on: date, ctx: Mapping[str, Any]) -> Decimal:
+    """``param`` × the gross monthly SMIC (× the worker's known rate when ``prorata``), to the cent."""
+    limit = parameters.value(param, on) * parameters.value("smic_mensuel", on)
+    if prorata:
         limit = limit * _rate(ctx) / HUNDRED
     return limit.quantize(engine.CENT)
+
+
+def _prorata(prorata: bool, ctx: Mapping[str, Any]) -> str:
+    return f", au prorata d'un taux d'activité de {fmt.rate(_rate(ctx))}" if prorata else ""
+
+
+def _ratio(param: str, on: date) -> str:
+    return fmt.rate(parameters.value(param, on) * HUNDRED)
 
 
 def _smic_message(
     key: str, spec: Any, form: FormDefinition, on: date, ctx: Mapping[str, Any], limit: Decimal
 ) -> str:
-    prorata = f", au prorata d'un taux d'activité de {fmt.rate(_rate(ctx))}" if spec.prorata else ""
     return message(
         key,
         label=form.field(spec.field).label,
         limit=fmt.amount(limit),
-        ratio=fmt.rate(parameters.value(spec.param, on) * HUNDRED),
-        prorata=prorata,
+        ratio=_ratio(spec.param, on),
+        prorata=_prorata(spec.prorata, ctx),
     )
 
 
 def _max_smic(
     spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
 ) -> str | None:
-    limit = _smic_limit(spec, on, ctx)
+    limit = _smic_limit(spec.param, spec.prorata, on, ctx)
     if values[spec.field] <= limit:
         return None
     return _smic_message("max_smic_ratio", spec, form, on, ctx, limit)
@@ -85,10 +93,66 @@ def _max_smic(
 def _min_smic(
     spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
 ) -> str | None:
-    limit = _smic_limit(spec, on, ctx)
+    limit = _smic_limit(spec.param, spec.prorata, on, ctx)
     if values[spec.field] >= limit:
         return None
     return _smic_message("min_smic_ratio", spec, form, on, ctx, limit)
+
+
+def _between_smic(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    low = _smic_limit(spec.param_min, spec.prorata, on, ctx)
+    high = _smic_limit(spec.param_max, spec.prorata, on, ctx)
+    if low <= values[spec.field] <= high:
+        return None
+    return message(
+        "between_smic_ratio",
+        label=_label(form, spec.field),
+        value=fmt.amount(values[spec.field]),
+        low=fmt.amount(low),
+        high=fmt.amount(high),
+        low_ratio=_ratio(spec.param_min, on),
+        high_ratio=_ratio(spec.param_max, on),
+        prorata=_prorata(spec.prorata, ctx),
+    )
+
+
+def expected_aide_au_poste(spec: Any, part: Decimal, on: date, ctx: Mapping[str, Any]) -> Decimal:
+    """The aide au poste of art. R243-6 CASF for an ESAT part of ``part`` euros: the cap × the
+    SMIC of the worker's working time while the part is at most the threshold share of that
+    SMIC, then reduced by ``param_reduction`` euro per euro of part beyond it (0.5 point of
+    SMIC per point of part, proportionally), never below 0."""
+    base = smic_base(on, ctx)
+    threshold = (parameters.value(spec.param_threshold, on) * base).quantize(engine.CENT)
+    excess = max(part - threshold, Decimal(0))
+    aide = parameters.value(spec.param, on) * base - parameters.value(spec.param_reduction, on) * excess
+    return max(aide, Decimal(0)).quantize(engine.CENT)
+
+
+def _aide_au_poste(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    part = values[spec.other]
+    expected = expected_aide_au_poste(spec, part, on, ctx)
+    if values[spec.field] <= expected + parameters.value(spec.param_tolerance, on):
+        return None
+    threshold = _smic_limit(spec.param_threshold, True, on, ctx)
+    reduction = (
+        f", réduite de {fmt.number(parameters.value(spec.param_reduction, on))} point par point de "
+        f"« {_label(form, spec.other)} » au-delà de {_ratio(spec.param_threshold, on)} du SMIC"
+        if part > threshold
+        else ""
+    )
+    return message(
+        "aide_au_poste",
+        label=_label(form, spec.field),
+        value=fmt.amount(values[spec.field]),
+        expected=fmt.amount(expected),
+        ratio=_ratio(spec.param, on),
+        prorata=_prorata(True, ctx),
+        reduction=reduction,
+    )
 
 
 def _sum_matches(
@@ -188,6 +252,8 @@ def _date_within_years(
 
 
 KNOWN_LABELS = {
+    "rate_esat": "taux d'activité en ESAT",
+    "rate_mo": "taux d'activité en milieu ordinaire",
     "double_activity_since": "début de la double activité",
     "last_change_date": "dernier changement déclaré",
 }
@@ -224,6 +290,28 @@ def _matches_known(
     )
 
 
+def _sum_known_at_most(
+    spec: Any, form: FormDefinition, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]
+) -> str | None:
+    known = ctx.get(spec.known)
+    if known is None:
+        return None
+    known = Decimal(str(known))
+    total, limit = values[spec.field] + known, parameters.value(spec.param, on)
+    if total <= limit:
+        return None
+    show = partial(_show, form, spec.field)
+    return message(
+        "sum_known_at_most",
+        label=_label(form, spec.field),
+        value=show(values[spec.field]),
+        known=KNOWN_LABELS.get(spec.known, spec.known),
+        other=show(known),
+        sum=show(total),
+        limit=show(limit),
+    )
+
+
 def guard(name: str, ctx: Mapping[str, Any]) -> str | None:
     """The French refusal when what the Caf knows forbids the declaration (None when allowed).
 
@@ -232,6 +320,9 @@ def guard(name: str, ctx: Mapping[str, Any]) -> str | None:
     if name == "active":
         status = ctx.get("status")
         return None if status in (None, "ACTIVE") else message("guard_active")
+    if name == "inactive":
+        status = ctx.get("status")
+        return None if status in (None, "LEFT", "ON_LEAVE") else message("guard_inactive")
     flag = ctx.get("double_activity")
     if flag is None:
         return None
@@ -256,11 +347,16 @@ CHECKS: dict[str, Callable[..., str | None]] = {
     "after_known": _known_date(lambda value, known: value > known, "after_known"),
     "not_before_known": _known_date(lambda value, known: value >= known, "not_before_known"),
     "matches_known": _matches_known,
+    "between_smic_ratio": _between_smic,
+    "aide_au_poste": _aide_au_poste,
+    "sum_known_at_most": _sum_known_at_most,
 }
 
 
 def _rate(ctx: Mapping[str, Any]) -> Decimal:
-    """The worker's known activity rate in ESAT (%), 100 when unknown."""
+    """The worker's activity rate in ESAT (%) given by the context, 100 when unknown. For a
+    certificat the context is the timeline read as of 30 November N (services.declarations.as_of):
+    November's rate, never today's."""
     return Decimal(ctx.get("rate_esat") or HUNDRED)
 
 
@@ -275,23 +371,40 @@ def smic_percentage(amount: Decimal, on: date, ctx: Mapping[str, Any]) -> Decima
     return (amount * HUNDRED / smic_base(on, ctx)).quantize(engine.CENT)
 
 
+ABATTEMENT_SCALE = "abattement_esat"  # the D821-10 brackets in rules/parametres.yaml
+
+
+def abattement(amount: Decimal, on: date, ctx: Mapping[str, Any]) -> parameters.Bracket | None:
+    """The D821-10 bracket of an ESAT part of ``amount`` euros (None: below the first one).
+
+    Each bound is the threshold × the SMIC of the worker's working time rounded to the cent,
+    as the floor check does, so that a part flagged "below 5 % of the SMIC" never gets a band
+    (comparing the rounded percentage gave 90,08 € = 4,9994 % → 5,00 % → 3,5 %).
+    """
+    base = smic_base(on, ctx)
+    found = None
+    for bracket in parameters.brackets(ABATTEMENT_SCALE, on):
+        bound = (base * bracket.threshold).quantize(engine.CENT)
+        if amount > bound or (bracket.inclusive and amount == bound):
+            found = bracket
+    return found
+
+
 def derive(d: Derived, values: Mapping[str, Any], on: date, ctx: Mapping[str, Any]) -> str | None:
     amount = values.get(d.field)
     if amount is None:
         return None
     if d.compute == "smic_percentage":
         return fmt.rate(smic_percentage(amount, on, ctx))
-    # The band is chosen on the amount, against each lower bound rounded to the cent as the
-    # min_smic_ratio check does, so that a part flagged "below 5 % of the SMIC" gets no band
-    # (comparing the rounded percentage gave 90,08 € = 4,9994 % → 5,00 % → 3,5 %).
-    base = smic_base(on, ctx)
-    band = None
-    for lower, name in parameters.ABATTEMENT_BANDS:
-        if amount >= (base * lower / HUNDRED).quantize(engine.CENT):
-            band = name
-    if band is None:
-        return "Aucun (part ESAT inférieure à 5 % du SMIC)"
-    return fmt.rate(parameters.value(band, on) * HUNDRED)
+    bracket = abattement(amount, on, ctx)
+    if bracket is None:
+        first = parameters.brackets(ABATTEMENT_SCALE, on)[0]
+        below = "inférieure à" if first.inclusive else "inférieure ou égale à"
+        return f"Aucun (part ESAT {below} {fmt.rate(first.threshold * HUNDRED)} du SMIC)"
+    if bracket.rate == 0:
+        above = "d'au moins" if bracket.inclusive else "supérieure à"
+        return f"Aucun (part ESAT {above} {fmt.rate(bracket.threshold * HUNDRED)} du SMIC)"
+    return fmt.rate(bracket.rate * HUNDRED)
 
 
 def options(f: Field) -> list[Option]:

@@ -52,6 +52,7 @@ class Report:
             "valid": self.valid,
             "errors": [{"field": i.field, "message": i.message} for i in self.errors],
             "warnings": [{"field": i.field, "message": i.message} for i in self.warnings],
+            "derived": dict(self.derived),
         }
 
 
@@ -221,13 +222,18 @@ def _date(f: Field, raw: Any) -> tuple[date | None, str | None]:
     if isinstance(raw, date):
         return raw, None
     text = str(raw).strip()
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-        return date.fromisoformat(text), None
-    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
-    if not match:
+    iso = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", text)
+    french = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
+    if iso:
+        y, m, d = (int(g) for g in iso.groups())
+    elif french:
+        d, m, y = (int(g) for g in french.groups())
+    else:
         return None, message("date_format", label=f.label)
-    d, m, y = (int(g) for g in match.groups())
-    return date(y, m, d), None
+    try:
+        return date(y, m, d), None
+    except ValueError:  # 31/02/2026, 00/13/2026, year 0000
+        return None, message("date_invalid", label=f.label, day=f"{d:02d}/{m:02d}/{y:04d}")
 
 
 def holds(cond: Condition, values: Mapping[str, Any]) -> bool:

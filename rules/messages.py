@@ -31,8 +31,8 @@ MESSAGES: dict[str, str] = {
     "gt_field_date": "« {label} » doit être postérieure à « {other} ».",
     "lt_field_date": "« {label} » doit être antérieure à « {other} ».",
     "ne_field_date": "« {label} » doit être différente de « {other} ».",
-    "max_smic_ratio": "« {label} » dépasse {limit} ({ratio} du SMIC mensuel{prorata}) : vérifiez le montant.",
-    "min_smic_ratio": "« {label} » est inférieur à {limit} ({ratio} du SMIC mensuel{prorata}) : vérifiez le montant.",
+    "max_smic_ratio": "« {label} » dépasse {limit} ({ratio} du SMIC mensuel brut{prorata}) : vérifiez le montant.",
+    "min_smic_ratio": "« {label} » est inférieur à {limit} ({ratio} du SMIC mensuel brut{prorata}) : vérifiez le montant.",
     "sum_matches": "« {label} » + « {other} » ({sum}) diffère de « {total} » ({limit}) : vérifiez les montants.",
     "sum_at_most": "« {label} » et « {other} » ne peuvent pas dépasser {limit} à eux deux (total saisi : {sum}).",
     "one_is_zero": "Pour une fin de double activité, « {label} » ou « {other} » doit être égal à 0 % : sinon, déclarez une modification de la double activité.",
@@ -42,6 +42,11 @@ MESSAGES: dict[str, str] = {
     "after_known": "« {label} » doit être postérieure au {limit}, date de {known} connue de la Caf.",
     "not_before_known": "« {label} » ne peut pas être antérieure au {limit}, date de {known} connue de la Caf.",
     "matches_known": "« {label} » ({value}) diffère de ce que la Caf connaît pour ce travailleur ({limit}) : vérifiez la valeur.",
+    # figures of the certificat and known rates (issue 12: R243-5, R243-6 CASF; dates that do not exist)
+    "date_invalid": "Le {day} n'existe pas : vérifiez le jour et le mois de « {label} ».",
+    "between_smic_ratio": "« {label} » ({value}) est en dehors des bornes attendues, de {low} à {high} ({low_ratio} à {high_ratio} du SMIC mensuel brut{prorata}, art. R243-5 CASF) : vérifiez le montant.",
+    "aide_au_poste": "« {label} » ({value}) dépasse l'aide au poste attendue, {expected} ({ratio} du SMIC mensuel brut{prorata}{reduction}, art. R243-6 CASF) : vérifiez le montant.",
+    "sum_known_at_most": "« {label} » ({value}) et le {known} connu de la Caf ({other}) dépassent {limit} à eux deux (total : {sum}) : si ce taux change aussi, indiquez le nouveau.",
     # what the Caf knows of the worker
     "guard_no_double_activity": "Une double activité est connue pour ce travailleur : déclarez une modification ou une fin de double activité.",
     "guard_double_activity": "Aucune double activité n'est connue pour ce travailleur : déclarez d'abord un début de double activité.",
@@ -54,6 +59,8 @@ MESSAGES: dict[str, str] = {
     # calendar and store
     "window_closed": "« {label} » ne peut être déclaré que du 1er décembre au dernier jour de février.",
     "no_parameter": "« {label} » ne peut pas être contrôlé : les paramètres réglementaires du {day} ne sont pas connus.",
+    # the return to the ESAT (forms/definitions/retour_esat.yaml)
+    "guard_inactive": "Ce travailleur est en activité dans l'ESAT à cette date : un retour ne peut être déclaré qu'après un départ ou un congé.",
 }
 
 

@@ -1,8 +1,9 @@
 """Dated parameters, OpenFisca-style: ``value(name, on)`` gives the value in force on a date.
 
-Legal parameters are read from the openfisca-france package's own YAML files (installed
-without its Python dependencies: only the data is used). The procedure's own parameters
-live in ``rules/parametres.yaml``. Both are read once per process.
+The SMIC is read from the openfisca-france package's own YAML files (installed without its
+Python dependencies: only the data is used). The procedure's own parameters, and the D821-10
+abattement brackets (``scale``), live in ``rules/parametres.yaml``. Both are read once per
+process.
 """
 
 from __future__ import annotations
@@ -20,22 +21,12 @@ from typing import Any
 from forms.loader import read_yaml
 
 OWN = Path(__file__).resolve().parent / "parametres.yaml"
-_ESAT = "prestations_sociales/prestations_etat_de_sante/invalidite/aah/travail_esat/abattement_esat"
 OPENFISCA = {
     "smic_mensuel": "marche_travail/salaire_minimum/smic/smic_b_mensuel.yaml",
-    "abattement_esat_5_10": f"{_ESAT}/esat_5_10.yaml",
-    "abattement_esat_10_15": f"{_ESAT}/esat_10_15.yaml",
-    "abattement_esat_15_20": f"{_ESAT}/esat_15_20.yaml",
-    "abattement_esat_20_50": f"{_ESAT}/esat_20_50.yaml",
 }
-# Abattement bands of art. D821-10 CSS: (lower bound in % of SMIC, parameter), upper bound of
-# the last one is open.
-ABATTEMENT_BANDS = (
-    (Decimal(5), "abattement_esat_5_10"),
-    (Decimal(10), "abattement_esat_10_15"),
-    (Decimal(15), "abattement_esat_15_20"),
-    (Decimal(20), "abattement_esat_20_50"),
-)
+
+
+Dated = tuple[tuple[date, Decimal | None], ...]  # values by date of effect, sorted
 
 
 class ParameterError(LookupError):
@@ -48,7 +39,7 @@ class Parameter:
     description: str
     unit: str
     source: str  # a legal reference, or "hypothèse"
-    values: tuple[tuple[date, Decimal | None], ...]  # sorted by date
+    values: Dated
 
     def at(self, on: date) -> Decimal:
         current = _in_force(self.values, on)
@@ -122,7 +113,7 @@ def parameter(name: str) -> Parameter:
 def _all() -> dict[str, Parameter]:
     params: dict[str, Parameter] = {}
     for name, entry in read_yaml(OWN).items():
-        if entry["unit"] == "date":
+        if entry["unit"] == "date" or "brackets" in entry:
             continue
         source = "hypothèse" if entry.get("hypothese") else entry["reference"]
         params[name] = _build(name, entry["description"], entry["unit"], source, entry["values"])
@@ -148,6 +139,68 @@ def _build(name: str, description: str, unit: str, source: str, values: dict) ->
             number = number.quantize(Decimal("0.01"))
         dated.append((start if isinstance(start, date) else date.fromisoformat(str(start)), number))
     return Parameter(name, description, unit, source, tuple(dated))
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """One bracket of a scale in force on a date: from ``threshold`` (a share, /1) up to the
+    next bracket's threshold; a value equal to the threshold is in it when ``inclusive``."""
+
+    threshold: Decimal
+    inclusive: bool
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A dated bracket parameter, OpenFisca-like (``brackets`` of ``threshold`` and ``rate``)."""
+
+    name: str
+    description: str
+    source: str
+    brackets: tuple[tuple[Dated, bool, Dated], ...]  # (thresholds, inclusive, rates) as written
+
+    def at(self, on: date) -> tuple[Bracket, ...]:
+        """The brackets in force on ``on``, by increasing threshold."""
+        out = []
+        for thresholds, inclusive, rates in self.brackets:
+            threshold, rate = _in_force(thresholds, on), _in_force(rates, on)
+            if threshold is not None and rate is not None:
+                out.append(Bracket(threshold, inclusive, rate))
+        if not out:
+            raise ParameterError(f"{self.name}: pas de valeur au {on:%d/%m/%Y}")
+        return tuple(sorted(out, key=lambda b: b.threshold))
+
+
+@lru_cache(maxsize=256)
+def brackets(name: str, on: date) -> tuple[Bracket, ...]:
+    """The brackets of the scale ``name`` in force on ``on``."""
+    return scale(name).at(on)
+
+
+def scale(name: str) -> Scale:
+    scales = _scales()
+    if name not in scales:
+        raise ParameterError(f"barème inconnu: {name}")
+    return scales[name]
+
+
+@lru_cache(maxsize=1)
+def _scales() -> dict[str, Scale]:
+    out = {}
+    for name, entry in read_yaml(OWN).items():
+        if "brackets" not in entry:
+            continue
+        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
+        rows = tuple(
+            (_dated(b["threshold"]), bool(b["inclusive"]), _dated(b["rate"])) for b in entry["brackets"]
+        )
+        out[name] = Scale(name, entry["description"], source, rows)
+    return out
+
+
+def _dated(values: dict) -> Dated:
+    return _build("", "", "", "", values).values
 
 
 def openfisca_parameters_dir() -> Path:

@@ -354,10 +354,12 @@ def _commit(
             raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
         return same["id"], False
     replaces = filing.replaces
-    if replaces is not None and tx.scalar("SELECT superseded_at FROM declaration WHERE id = ?", [replaces]):
-        day = fmt.day(
-            to_paris(tx.scalar("SELECT superseded_at FROM declaration WHERE id = ?", [replaces])).date()
-        )
+    # Two corrections of one declaration queue on the worker's row above: the second sees the first.
+    superseded = (
+        tx.scalar("SELECT superseded_at FROM declaration WHERE id = ?", [replaces]) if replaces else None
+    )
+    if superseded is not None:
+        day = fmt.day(to_paris(superseded).date())
         raise Invalid(Report(errors=[engine.Issue(None, message("correction_superseded", day=day))]))
     known = tx.one(f"SELECT {', '.join(timeline.STATE)} FROM worker WHERE id = ?", [worker.id])  # noqa: S608
     worker = dataclasses.replace(worker, **known)

@@ -30,7 +30,7 @@ from forms import FormDefinition, FormError
 from forms import fmt as _fmt
 from forms.versions import load_version
 from rules import engine
-from services import audit, declarations
+from services import audit, declarations, timeline
 from services.accounts import Account
 from services.backoffice import caf_of
 from services.clock import PARIS, now_utc, today
@@ -134,7 +134,7 @@ _DECLARATIONS = (
     "SELECT d.id, d.receipt_number, d.verification_code, d.form_id, d.form_version, d.caf_code, "
     "d.received_at, d.effective_date, d.campaign, d.esat_id, d.processed_at, d.known_before, d.derived, "
     "e.siret AS esat_siret, w.allocataire, w.person_role, w.last_name, w.first_name, w.birth_date, "
-    "w.rate_esat AS current_rate_esat "
+    "d.worker_id "
     "FROM declaration d LEFT JOIN worker w ON w.id = d.worker_id LEFT JOIN esat e ON e.id = d.esat_id "
     "WHERE d.export_batch_id = ? ORDER BY d.id"
 )
@@ -151,8 +151,16 @@ def build(store: Store, batch: dict[str, Any]) -> Batch:
     for v in store.all(_VALUES, [batch["id"]]):
         values.setdefault(v["declaration_id"], []).append(v)
     forms = _Forms()
+
+    def rate_on(row: dict[str, Any], day: date) -> Decimal | None:
+        """The ESAT rate the Caf knew on ``day`` (timeline), for declarations without stored
+        derived values: the same rule as their justificatif (declarations.stored_derived)."""
+        if row["worker_id"] is None:
+            return None
+        return timeline.known_state(store, row["worker_id"], day)["rate_esat"]
+
     records = [
-        record(batch, row, values.get(row["id"], []), forms)
+        record(batch, row, values.get(row["id"], []), forms, rate_on)
         for row in store.all(_DECLARATIONS, [batch["id"]])
     ]
     return Batch(
@@ -189,7 +197,11 @@ class _Forms:
 
 
 def record(
-    batch: dict[str, Any], row: dict[str, Any], value_rows: list[dict[str, Any]], forms: _Forms
+    batch: dict[str, Any],
+    row: dict[str, Any],
+    value_rows: list[dict[str, Any]],
+    forms: _Forms,
+    rate_on: Callable[[dict[str, Any], date], Decimal | None],
 ) -> dict[str, Any]:
     """One line of the hand-over (schema v1): plain JSON types only."""
     form = forms.get(row["form_id"], row["form_version"])
@@ -208,17 +220,13 @@ def record(
     derived: dict[str, str] = {}
     if row["derived"] is not None:  # frozen at filing, as on the justificatif
         derived = {d["id"]: d["value"] for d in json.loads(row["derived"])}
-    elif form is not None:  # filed before derived values were stored: computed as the PDF did then
+    elif form is not None:  # filed before derived values were stored: computed as its PDF is
         ref = (
             date(row["campaign"], 11, 30)
             if row["campaign"] is not None
             else _paris(row["received_at"]).date()
         )
-        if known is not None:
-            rate = Decimal(known["rate_esat"]) if known.get("rate_esat") is not None else None
-        else:
-            rate = row["current_rate_esat"]
-        derived = engine.derived(form, typed, ref, {"rate_esat": rate})
+        derived = engine.derived(form, typed, ref, {"rate_esat": rate_on(row, ref)})
     processed = row["processed_at"]
     if processed is not None and processed > batch["created_at"]:
         processed = None  # processed after the batch was made: the files stay as they were

@@ -48,8 +48,6 @@ _LEVEL_WORDS = {"error": "contrôle bloquant", "warning": "avertissement"}
 
 # What the Caf knows of the worker (forms.schema.CONTEXT_KEYS), as read in a sentence.
 KNOWN: dict[str, str] = {
-    "rate_esat": "taux d'activité en ESAT",
-    "rate_mo": "taux d'activité en milieu ordinaire",
     "double_activity": "double activité en cours",
     "status": "situation du travailleur dans l'ESAT",
     **checks.KNOWN_LABELS,
@@ -57,6 +55,7 @@ KNOWN: dict[str, str] = {
 
 GUARD_SENTENCES: dict[str, str] = {
     "active": "Le travailleur doit être en activité dans l'ESAT (ni parti, ni en congé).",
+    "inactive": "Le travailleur doit avoir quitté l'ESAT ou être en congé à la date du retour.",
     "double_activity": "Une double activité (ESAT et milieu ordinaire) doit être connue de la Caf "
     "pour ce travailleur.",
     "no_double_activity": "Aucune double activité (ESAT et milieu ordinaire) ne doit être connue "
@@ -87,9 +86,9 @@ UNIQUE_PER: dict[str | None, str] = {
 }
 
 DERIVED: dict[str, str] = {
-    "smic_percentage": "{field} en pourcentage du SMIC mensuel, au prorata du taux d'activité en "
+    "smic_percentage": "{field} en pourcentage du SMIC mensuel brut, au prorata du taux d'activité en "
     "ESAT connu de la Caf (100 % s'il n'est pas connu)",
-    "abattement_band": "abattement de l'art. D821-10 CSS selon {field} rapportée au SMIC mensuel "
+    "abattement_band": "abattement de l'art. D821-10 CSS selon {field} rapportée au SMIC mensuel brut "
     "(au prorata du taux d'activité en ESAT connu) : {bands}",
 }
 
@@ -361,7 +360,7 @@ def _smic(words: str) -> Callable[[Any, FormDefinition, date], str]:
         if ratio is None or smic is None:
             return f"{_label(form, c.field)} {words} un multiple du SMIC mensuel {_missing(on)}"
         limit = (ratio * smic).quantize(engine.CENT)
-        text = f"{_label(form, c.field)} {words} {fmt.rate(ratio * HUNDRED)} du SMIC mensuel ({fmt.amount(smic)})"
+        text = f"{_label(form, c.field)} {words} {fmt.rate(ratio * HUNDRED)} du SMIC mensuel brut ({fmt.amount(smic)})"
         if c.prorata:
             return (
                 f"{text} au prorata du taux d'activité en ESAT connu de la Caf ({fmt.rate(HUNDRED)} "
@@ -445,6 +444,54 @@ CHECK_SENTENCES: dict[str, Callable[[Any, FormDefinition, date], str]] = {
 }
 
 
+def _between_smic(c: Any, form: FormDefinition, on: date) -> str:
+    low, high, smic = _at(c.param_min, on), _at(c.param_max, on), _at("smic_mensuel", on)
+    if low is None or high is None or smic is None:
+        return f"{_label(form, c.field)} est comprise entre deux multiples du SMIC mensuel {_missing(on)}"
+    text = (
+        f"{_label(form, c.field)} est comprise entre {fmt.rate(low * HUNDRED)} et {fmt.rate(high * HUNDRED)} "
+        f"du SMIC mensuel brut ({fmt.amount(smic)})"
+    )
+    if c.prorata:
+        text += f" au prorata du taux d'activité en ESAT connu de la Caf ({fmt.rate(HUNDRED)} s'il n'est pas connu)"
+    return (
+        f"{text}, soit de {fmt.amount((low * smic).quantize(engine.CENT))} à "
+        f"{fmt.amount((high * smic).quantize(engine.CENT))} pour un temps plein"
+    )
+
+
+def _aide_au_poste(c: Any, form: FormDefinition, on: date) -> str:
+    cap, threshold = _at(c.param, on), _at(c.param_threshold, on)
+    reduction, tolerance = _at(c.param_reduction, on), _at(c.param_tolerance, on)
+    if cap is None or threshold is None or reduction is None or tolerance is None:
+        return f"{_label(form, c.field)} ne dépasse pas l'aide au poste attendue {_missing(on)}"
+    return (
+        f"{_label(form, c.field)} ne dépasse pas de plus de {fmt.amount(tolerance)} l'aide au poste "
+        f"attendue : {fmt.rate(cap * HUNDRED)} du SMIC mensuel brut au prorata du taux d'activité en "
+        f"ESAT connu de la Caf tant que {_label(form, c.other)} ne dépasse pas "
+        f"{fmt.rate(threshold * HUNDRED)} de ce SMIC, puis réduite de {fmt.number(reduction)} point "
+        f"par point de part au-delà"
+    )
+
+
+def _sum_known_at_most(c: Any, form: FormDefinition, on: date) -> str:
+    limit = _at(c.param, on)
+    shown = _missing(on) if limit is None else fmt.value(form.field(c.field).type, limit)
+    return (
+        f"{_label(form, c.field)} + le {KNOWN[c.known]} que la Caf connaît pour le travailleur "
+        f"ne dépasse pas {shown}"
+    )
+
+
+CHECK_SENTENCES.update(
+    {
+        "between_smic_ratio": _between_smic,
+        "aide_au_poste": _aide_au_poste,
+        "sum_known_at_most": _sum_known_at_most,
+    }
+)
+
+
 def check_sentence(check: Any, form: FormDefinition, on: date) -> str:
     """One French sentence: what must hold, when, with the parameters in force on ``on``."""
     text = CHECK_SENTENCES[check.check](check, form, on)
@@ -454,8 +501,8 @@ def check_sentence(check: Any, form: FormDefinition, on: date) -> str:
 
 
 def _parameters_of(check: Any) -> list[str]:
-    names = [getattr(check, k) for k in ("param", "param_before", "param_after") if hasattr(check, k)]
-    if check.check in ("max_smic_ratio", "min_smic_ratio"):
+    names = [getattr(check, k) for k in type(check).model_fields if k.startswith("param")]
+    if check.check in ("max_smic_ratio", "min_smic_ratio", "between_smic_ratio", "aide_au_poste"):
         names.append("smic_mensuel")
     return names
 
@@ -522,18 +569,33 @@ def effect_sentence(effect: Effect, form: FormDefinition) -> str:
     return text + "."
 
 
+def _bracket_span(lower: parameters.Bracket, upper: parameters.Bracket | None) -> str:
+    start = fmt.rate(lower.threshold * HUNDRED)
+    if upper is None:
+        return f"{start} et plus" if lower.inclusive else f"plus de {start}"
+    first = "inclus" if lower.inclusive else "exclu"
+    last = "exclu" if upper.inclusive else "inclus"
+    return f"de {start} {first} à {fmt.rate(upper.threshold * HUNDRED)} {last}"
+
+
 def derived_sentence(d: Derived, form: FormDefinition, on: date) -> str:
     bands = []
-    for i, (lower, name) in enumerate(parameters.ABATTEMENT_BANDS):
-        value = _at(name, on)
-        upper = parameters.ABATTEMENT_BANDS[i + 1][0] if i + 1 < len(parameters.ABATTEMENT_BANDS) else None
-        span = (
-            f"de {fmt.rate(lower)} inclus à {fmt.rate(upper)} exclu"
-            if upper
-            else f"{fmt.rate(lower)} et plus"
-        )
-        bands.append(f"{span} : {_missing(on) if value is None else fmt.rate(value * HUNDRED)}")
-    bands.insert(0, f"moins de {fmt.rate(parameters.ABATTEMENT_BANDS[0][0])} : aucun")
+    if d.compute == "abattement_band":
+        try:
+            scale = parameters.brackets(checks.ABATTEMENT_SCALE, on)
+        except ParameterError:
+            scale = ()
+        if not scale:
+            bands.append(_missing(on))
+        else:
+            first = scale[0]
+            below = fmt.rate(first.threshold * HUNDRED)
+            bands.append(
+                f"moins de {below} : aucun" if first.inclusive else f"jusqu'à {below} inclus : aucun"
+            )
+            for lower, upper in zip(scale, [*scale[1:], None], strict=True):
+                rate = "aucun" if lower.rate == 0 else fmt.rate(lower.rate * HUNDRED)
+                bands.append(f"{_bracket_span(lower, upper)} : {rate}")
     text = DERIVED[d.compute].format(field=_label(form, d.field), bands=" ; ".join(bands))
     return f"{_q(d.label)} : {text}."
 

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, TimeoutError, expect
 
 from data.store import Store
+from services import backoffice
 from tests.browser import browser
 from tests.test_browser import app_url, click, login_and_accept
 
@@ -44,10 +45,9 @@ def spaced(n: int) -> str:
 
 def test_agent_sees_the_campaign_and_marks_a_declaration_processed(app_url, seeded_db):
     store = Store(seeded_db)
-    workers = store.scalar("SELECT count(*) FROM worker WHERE caf_code = '441' AND status <> 'LEFT'")
-    received = store.scalar(
-        "SELECT count(*) FROM declaration WHERE caf_code = '441' AND form_id = 'certificat_emploi' AND campaign = 2026"
-    )
+    sql, params = backoffice.expected("441", 2026)
+    workers = store.scalar(f"SELECT count(*) FROM ({sql}) x", params)
+    received = store.scalar("SELECT count(*) FROM declaration WHERE caf_code = '441' AND campaign = 2026")
     store.close()
     url, _ = app_url
     with browser() as b:

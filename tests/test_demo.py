@@ -14,6 +14,8 @@ from data import demo
 from data.store import Store
 from forms import load_all
 from rules import engine, validate
+from services import timeline
+from services.declarations import known_before
 from services.passwords import verify_password
 from services.receipts import receipt_number, verification_code
 from tests import stores
@@ -175,7 +177,7 @@ def test_demo_esat_couples(store: Store) -> None:
 
 
 def test_double_activity(store: Store) -> None:
-    rows = store.all("SELECT * FROM worker WHERE double_activity")
+    rows = [w for w in _final(store) if w["double_activity"]]
     workers = store.scalar("SELECT count(*) FROM worker")
     assert 0.01 * workers <= len(rows) <= 0.03 * workers  # DOMAIN §6: 1-3 %
     assert any(r["esat_id"] == _esat_id(store, "esat.demo@example.org") for r in rows)
@@ -186,9 +188,7 @@ def test_double_activity(store: Store) -> None:
 
 
 def test_ordinary_workers(store: Store) -> None:
-    rows = store.all(
-        "SELECT rate_esat, rate_mo, status FROM worker WHERE NOT double_activity AND status = 'ACTIVE'"
-    )
+    rows = [w for w in _final(store) if not w["double_activity"] and w["status"] == "ACTIVE"]
     rates = {r["rate_esat"] for r in rows}
     assert {Decimal(100), Decimal(80), Decimal(50)} <= rates <= set(demo.RATE_STEPS)
     # rate_mo is NULL, or 0 once a double activity ended with the outside job.
@@ -478,8 +478,6 @@ def test_main_seeds_once(
 
 # --- changes of situation ---------------------------------------------------------------
 
-RATE_FIELDS = {"taux_avant": "nouveau_taux", "taux_esat_avant": "taux_esat_apres"}
-
 
 class _Timeline:
     """A worker's state over time, rebuilt from the stored change declarations only."""
@@ -516,34 +514,19 @@ def _changes(s: Store) -> dict[int, list[dict[str, Any]]]:
 
 
 def _replay(s: Store, secret: str = SECRET) -> dict[int, _Timeline]:
-    """Validate every change with what the Caf knew when it was filed, apply its effects, and
-    check that the worker's stored state is the result. Returns each worker's timeline."""
+    """Validate every change with what the Caf knew when it was filed (the worker row is the
+    baseline, services/timeline.py), check the changes and the known state stored with it, and
+    that folding the stored changes gives the replayed state. Returns each worker's timeline."""
     forms = load_all()
     workers = {w["id"]: w for w in s.all("SELECT * FROM worker")}
     timelines: dict[int, _Timeline] = {}
     for worker_id, w in workers.items():
         changes = _changes_cache(s).get(worker_id, [])
-        toggles = sum(c["form_id"] in ("debut_double_activite", "fin_double_activite") for c in changes)
-        state: dict[str, Any] = {
-            "rate_esat": w["rate_esat"],
-            "rate_mo": w["rate_mo"],
-            "double_activity": w["double_activity"] != (toggles % 2 == 1),
-            "double_activity_since": w["double_activity_since"] if toggles == 0 else None,
-            "status": "ACTIVE",
-            "return_date": None,
-        }
-        first_rate = next((c["payload"][f] for c in changes for f in RATE_FIELDS if f in c["payload"]), None)
-        if first_rate is not None:
-            state["rate_esat"] = first_rate
-        first_mo = next(
-            (c["payload"]["taux_mo_avant"] for c in changes if "taux_mo_avant" in c["payload"]), None
-        )
-        if changes and state["double_activity"] is False:
-            state["rate_mo"] = None
-        elif first_mo is not None:
-            state["rate_mo"] = first_mo
-        timeline = timelines[worker_id] = _Timeline(state["rate_esat"])
+        base = timeline.baseline(w)
+        state: dict[str, Any] = dict(base)
+        steps = timelines[worker_id] = _Timeline(state["rate_esat"])
         last_change: date | None = None
+        events = []
         for c in changes:
             form = forms[c["form_id"]]
             on = c["received_at"].date()
@@ -554,14 +537,37 @@ def _replay(s: Store, secret: str = SECRET) -> dict[int, _Timeline]:
             assert c["verification_code"] == verification_code(
                 secret, c["receipt_number"], worker_id, report.values
             ), c["id"]
-            state.update(engine.state_changes(form, report.values))
+            assert c["known_before"] == known_before(state), c["id"]
+            effects = engine.state_changes(form, report.values)
+            assert c["effects"] == timeline.encode(effects), c["id"]
+            events.append(
+                timeline.Event(c["id"], c["form_id"], c["effective_date"], timeline.decode(c["effects"]))
+            )
+            state.update(effects)
             last_change = c["effective_date"]
-            timeline.steps.append(
+            steps.steps.append(
                 (c["effective_date"], state["rate_esat"], state["status"], state["return_date"])
             )
-        final = {k: w[k] for k in state}
-        assert state == final, (worker_id, state, final)
+        assert timeline.fold(base, events, last_change or date.min) == state, worker_id
     return timelines
+
+
+def _final(s: Store) -> list[dict[str, Any]]:
+    """Each worker row with the state every change filed for it leads to (the timeline read as of
+    its last change; the row itself holds the baseline)."""
+    events: dict[int, list[timeline.Event]] = {}
+    for r in s.all(
+        "SELECT id, worker_id, form_id, effective_date, effects FROM declaration "
+        "WHERE effects IS NOT NULL AND superseded_at IS NULL ORDER BY effective_date, id"
+    ):
+        event = timeline.Event(r["id"], r["form_id"], r["effective_date"], timeline.decode(r["effects"]))
+        events.setdefault(r["worker_id"], []).append(event)
+    rows = []
+    for w in s.all("SELECT * FROM worker ORDER BY id"):
+        history = events.get(w["id"], [])
+        last = history[-1].effective_date if history else date.min
+        rows.append({**w, **timeline.fold(timeline.baseline(w), history, last)})
+    return rows
 
 
 _CHANGES: dict[int, dict[int, list[dict[str, Any]]]] = {}
@@ -644,30 +650,26 @@ def test_change_values(store: Store) -> None:
 
 def test_latest_change_sets_the_worker_status(any_store: tuple[Store, date]) -> None:
     s, _today = any_store
+    final = {w["id"]: w for w in _final(s)}
     rows = s.all(
-        "SELECT w.id, w.status, w.return_date, c.form_id, c.motif_depart, v.day AS back "
-        "FROM worker w JOIN (SELECT *, row_number() OVER (PARTITION BY worker_id ORDER BY id DESC) AS k "
-        "FROM declaration WHERE form_id <> 'certificat_emploi') d ON d.worker_id = w.id AND d.k = 1 "
-        "JOIN v_change c ON c.id = d.id "
+        "SELECT d.worker_id, c.motif_depart, v.day AS back "
+        "FROM (SELECT *, row_number() OVER (PARTITION BY worker_id ORDER BY id DESC) AS k "
+        "FROM declaration WHERE campaign IS NULL) d JOIN v_change c ON c.id = d.id AND d.k = 1 "
         "LEFT JOIN declaration_value v ON v.declaration_id = d.id AND v.field_id = 'date_retour_prevue'"
     )
     assert rows
     for r in rows:
+        w = final[r["worker_id"]]
         if r["motif_depart"] in demo.LEAVE_MOTIFS:
-            assert (r["status"], r["return_date"]) == ("ON_LEAVE", r["back"])
+            assert (w["status"], w["return_date"]) == ("ON_LEAVE", r["back"])
         elif r["motif_depart"] is not None:
-            assert (r["status"], r["return_date"]) == ("LEFT", None)
+            assert (w["status"], w["return_date"]) == ("LEFT", None)
         else:
-            assert r["status"] == "ACTIVE"
-    # Whoever is not active got there through a declaration.
-    assert (
-        s.scalar(
-            "SELECT count(*) FROM worker w WHERE status <> 'ACTIVE' AND NOT EXISTS "
-            "(SELECT 1 FROM v_change c WHERE c.motif_depart IS NOT NULL AND c.id IN "
-            "(SELECT id FROM declaration WHERE worker_id = w.id))"
-        )
-        == 0
-    )
+            assert w["status"] == "ACTIVE"
+    # The worker rows hold the baseline: whoever is not active got there through a declaration.
+    assert s.scalar("SELECT count(*) FROM worker WHERE status <> 'ACTIVE'") == 0
+    changed = {r["worker_id"] for r in rows}
+    assert all(w["status"] == "ACTIVE" for w in final.values() if w["id"] not in changed)
 
 
 def test_demo_esat_reference_and_double_activity_workers_untouched(any_store: tuple[Store, date]) -> None:
@@ -916,3 +918,44 @@ def test_national_command(
     assert counts[0] == 30 and f"{counts[1]} declaration" in out and "seeded in" in out
     assert not any(name in out.upper() for name in names)  # counts only, never names
     assert demo.main(["--national", str(path), *args]) == 2  # now it exists
+
+
+def test_entry_dates_and_the_edges_of_the_last_november(any_store: tuple[Store, date]) -> None:
+    """Most workers entered long before; a few entered in December of the last campaign, a few left
+    on 31 October and one on 10 December: only the last one is expected for that campaign."""
+    from services import backoffice
+
+    s, today = any_store
+    campaign = demo.demo_campaigns(today)[-1]
+    workers = s.scalar("SELECT count(*) FROM worker")
+    unknown = s.scalar("SELECT count(*) FROM worker WHERE entry_date IS NULL")
+    assert 0 < unknown < 0.06 * workers
+    assert s.scalar("SELECT max(entry_date) FROM worker WHERE entry_date < ?", [date(campaign, 12, 1)]) < (
+        date(today.year - 3, 1, 1)
+    )
+    entrants = [
+        r["id"] for r in s.all("SELECT id FROM worker WHERE entry_date >= ?", [date(campaign, 12, 1)])
+    ]
+    assert len(entrants) == demo.DECEMBER_ENTRANTS
+    october = [
+        r["worker_id"]
+        for r in s.all(
+            "SELECT worker_id FROM v_status_change WHERE effective_date = ?", [date(campaign, 10, 31)]
+        )
+    ]
+    december = [
+        r["worker_id"]
+        for r in s.all(
+            "SELECT worker_id FROM v_status_change WHERE effective_date = ?", [date(campaign, 12, 10)]
+        )
+    ]
+    assert len(october) >= demo.OCTOBER_LEAVERS and len(december) >= 1
+    for worker in entrants + october:
+        assert not backoffice.expects_certificat(s, worker, campaign)
+        assert not s.scalar(
+            "SELECT count(*) FROM declaration WHERE worker_id = ? AND campaign = ?", [worker, campaign]
+        )
+    for worker in december:
+        assert backoffice.expects_certificat(s, worker, campaign)
+    for worker in october:
+        assert backoffice.expects_certificat(s, worker, campaign - 1)

@@ -45,27 +45,28 @@ def test_a_change_without_a_version_bump_is_refused(tmp_path: Path):
 
 
 def test_a_declaration_is_shown_with_the_version_it_was_filed_under(env, store, tmp_path, monkeypatch):
-    """Publish a version 2 of the certificat with another label: old declarations keep version 1."""
+    """Publish a next version of the certificat with another label: old declarations keep theirs."""
     import forms.versions as fv
 
+    filed = load_all()["certificat_emploi"].version  # the version the demo declarations were filed under
     root = tmp_path / "versions"
     shutil.copytree(fv.VERSIONS, root)
-    v2 = (DEFINITIONS / "certificat_emploi.yaml").read_text(encoding="utf-8")
-    v2 = v2.replace("version: 1", "version: 2").replace(
-        "label: Montant net de la rémunération garantie", "label: Rémunération garantie nette (v2)"
+    nxt = (DEFINITIONS / "certificat_emploi.yaml").read_text(encoding="utf-8")
+    nxt = nxt.replace(f"version: {filed}", f"version: {filed + 1}").replace(
+        "label: Montant brut de la rémunération garantie", "label: Rémunération garantie brute (v-next)"
     )
-    (root / "certificat_emploi" / "v2.yaml").write_text(v2, encoding="utf-8")
+    (root / "certificat_emploi" / f"v{filed + 1}.yaml").write_text(nxt, encoding="utf-8")
     monkeypatch.setattr(fv, "VERSIONS", root)
     fv.load_version.cache_clear()
-    current_v2 = fv.load_version("certificat_emploi", 2)
+    current_v2 = fv.load_version("certificat_emploi", filed + 1)
     monkeypatch.setattr(declarations, "forms", lambda: {**load_all(), "certificat_emploi": current_v2})
 
     demo = accounts.get(store, 1)
     old = store.scalar("SELECT min(id) FROM declaration WHERE esat_id = 1 AND form_id = 'certificat_emploi'")
     decl = declarations.get(store, demo, old)
-    assert decl.form_version == 1
+    assert decl.form_version == filed
     assert (
         declarations.form_of(decl).field("remuneration_garantie").label
-        == "Montant net de la rémunération garantie"
+        == "Montant brut de la rémunération garantie"
     )
     fv.load_version.cache_clear()

@@ -202,6 +202,16 @@ def select_and_choose(at, worker_ids=(1, 2), kind="certificat_emploi"):
     return at
 
 
+def abandon(at):
+    """Mes travailleurs → « Abandonner la saisie » → Confirmer: the open batch ends."""
+    if titles(at) != ["Mes travailleurs"]:
+        at.switch_page("pages/travailleurs.py").run()
+    button(at, "Abandonner la saisie").click().run()
+    button(at, "Confirmer").click().run()
+    assert [b for b in at.button if b.label == "Déclarer pour la sélection"]
+    return at
+
+
 def fill(at, values):
     for field_id, value in values.items():
         next(w for w in at.text_input if w.key and w.key.endswith(field_id)).input(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services import backoffice
 from tests.apptest import button, login, no_legacy_pages, start, texts, titles
 from tests.test_pages import logged_in
 
@@ -24,13 +25,17 @@ def metric(at, label: str) -> str:
 
 def test_campaign_figures_match_direct_sql(env, store):
     at = agent_at()
-    workers = store.scalar("SELECT count(*) FROM worker WHERE caf_code = '441' AND status <> 'LEFT'")
-    received = store.scalar(
-        "SELECT count(*) FROM declaration WHERE caf_code = '441' AND form_id = 'certificat_emploi' AND campaign = 2026"
+    sql, params = backoffice.expected("441", 2026)
+    expected = store.scalar(f"SELECT count(*) FROM ({sql}) x", params)
+    missing = store.scalar(
+        f"SELECT count(*) FROM ({sql}) x WHERE NOT EXISTS (SELECT 1 FROM declaration d "
+        "WHERE d.worker_id = x.worker_id AND d.campaign = 2026)",
+        params,
     )
-    assert metric(at, "Travailleurs connus") == f"{workers:,}".replace(",", " ")
+    received = store.scalar("SELECT count(*) FROM declaration WHERE caf_code = '441' AND campaign = 2026")
+    assert metric(at, "Certificats attendus") == f"{expected:,}".replace(",", " ")
     assert metric(at, "Certificats reçus") == f"{received:,}".replace(",", " ")
-    assert metric(at, "Restant à recevoir") == f"{workers - received:,}".replace(",", " ")
+    assert metric(at, "Restant à recevoir") == f"{missing:,}".replace(",", " ")
     assert not at.exception
 
 
@@ -39,7 +44,7 @@ def test_previous_campaign_can_be_chosen(env, store):
     at.selectbox[0].set_value(2025).run()
     received = store.scalar(
         "SELECT count(*) FROM declaration d JOIN worker w ON w.id = d.worker_id "
-        "WHERE d.caf_code = '441' AND d.form_id = 'certificat_emploi' AND d.campaign = 2025"
+        "WHERE d.caf_code = '441' AND d.campaign = 2025"
     )
     assert metric(at, "Certificats reçus") == f"{received:,}".replace(",", " ")
 

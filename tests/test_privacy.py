@@ -23,6 +23,8 @@ SCHEMA = {
     "must_change_password password_changed_at last_login_at created_by",
     "audit_head": "id last_id last_hash",
     "audit_log": "id occurred_at account_id action object_ref prev_hash hash",
+    "batch": "id account_id esat_id kind with_questions current_rank started_at updated_at",
+    "batch_worker": "batch_id rank worker_id draft(P) declaration_id receipt_number skipped",
     "caf": "code name",
     "cgu_acceptance": "account_id scope version accepted_at",
     "cgu_version": "scope version title body published_on",

@@ -18,6 +18,7 @@ CHANGES = {
     "debut_double_activite",
     "modification_double_activite",
     "fin_double_activite",
+    "retour_esat",
 }
 
 
@@ -72,11 +73,12 @@ def test_the_tree_loads():
     [
         (["non", "modification"], "modification_activite"),
         (["non", "depart"], "depart_esat"),
+        (["non", "retour"], "retour_esat"),
         (["oui", "oui"], "debut_double_activite"),
         (["oui", "non", "oui"], "fin_double_activite"),
         (["oui", "non", "non"], "modification_double_activite"),
     ],
-    ids=["non-modification", "non-depart", "oui-oui", "oui-non-oui", "oui-non-non"],
+    ids=["non-modification", "non-depart", "non-retour", "oui-oui", "oui-non-oui", "oui-non-non"],
 )
 def test_each_path_leads_to_its_form(answers, form):
     assert follow(tree(), answers) == form

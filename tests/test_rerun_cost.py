@@ -67,17 +67,16 @@ def test_the_fiche_reads_the_certificat_again_when_it_is_visited_again(env):
     at = select_and_choose(to_workers(logged_in()), (1,))
     assert [b for b in at.button if b.label == DECLARE]
     button(at, "Retour à Mes travailleurs").click().run()
-    # Meanwhile another session of the same ESAT files the certificat of worker 1.
-    other = select_and_choose(to_workers(logged_in()), (1,))
+    # Meanwhile another session of the same account takes the batch up and files worker 1's certificat.
+    other = to_workers(logged_in())
+    button(other, "Reprendre la saisie").click().run()
     button(other, DECLARE).click().run()
     fill(other, VALID)
     button(other, "Suivant : récapitulatif").click().run()
     button(other, "Valider").click().run()
     assert "Votre déclaration a bien été transmise" in texts(other)
     # Back to the fiche of worker 1 (still selected) in the first session.
-    button(at, "Déclarer pour la sélection").click().run()
-    at.radio[0].set_value("certificat_emploi").run()
-    button(at, "Confirmer").click().run()
+    button(at, "Reprendre la saisie").click().run()
     assert titles(at) == ["Fiche travailleur"]
     assert "a déjà été transmis pour ce travailleur" in texts(at)
     assert not [b for b in at.button if b.label == DECLARE]

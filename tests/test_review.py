@@ -357,7 +357,7 @@ def test_check_sentence_shows_the_parameters_in_force_on_the_date():
     assert plafond.check == "max_smic_ratio"
     late = review.check_sentence(plafond, form, ON)
     assert late == (
-        f"« Montant net de la rémunération garantie » ne dépasse pas 300{NBSP}% du SMIC mensuel "
+        f"« Montant brut de la rémunération garantie » ne dépasse pas 300{NBSP}% du SMIC mensuel brut "
         f"(1{NBSP}867,02{NBSP}€), soit 5{NBSP}601,06{NBSP}€ — contrôle bloquant."
     )
     early = review.check_sentence(plafond, form, date(2024, 11, 30))
@@ -398,7 +398,10 @@ def test_sources_name_the_law_or_the_assumption():
     assert "Hypothèse (DOMAIN.md)" in by_param["plafond_montant_smic"]["source"]
     legal = by_param["part_esat_min_smic"]["source"]
     assert "R243-6 CASF" in legal and "Hypothèse" not in legal
-    assert review.check_rows(form, ON)[1]["source"] == "Règle du formulaire"  # lte_field
+    lte = next(i for i, c in enumerate(form.checks) if c.check == "lte_field")
+    assert review.check_rows(form, ON)[lte]["source"] == "Règle du formulaire"
+    bounds = next(i for i, c in enumerate(form.checks) if c.check == "between_smic_ratio")
+    assert "R243-5 CASF" in review.check_rows(form, ON)[bounds]["source"]
     debut = FORMS["debut_double_activite"]
     assert review.check_rows(debut, ON)[0]["source"].startswith("Décrets 2022-1561")  # date_from
 

@@ -117,6 +117,8 @@ REVIEWED_FRAGMENTS = {
     "cols",
     "_STORED",
     "assignments",  # services/worker_import.py: column names of the code
+    "marks",  # services/batches.py: "?, ?, …" placeholders, one per selected worker
+    "expected_sql",  # services/backoffice.py: the fixed query of the workers expected for a campaign
 }
 
 

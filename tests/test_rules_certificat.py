@@ -5,11 +5,13 @@ of the campaign year) and the ratios written in DOMAIN §8.1.
 """
 
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, Decimal
+from itertools import pairwise
 
 import pytest
 
 from forms import fmt, load_all
+from forms.loader import read_yaml
 from rules import calendar, parameters, validate
 from rules.parameters import ParameterError
 
@@ -20,11 +22,13 @@ ON = date(2026, 12, 15)  # campaign 2026, parameters of 30/11/2026
 CENT = Decimal("0.01")
 NBSP = "\u00a0"
 
-# DOMAIN §8.1 ratios
+# DOMAIN §8.1 ratios, R243-5 and R243-6 CASF (values since 1 January 2018), all of the gross SMIC
 PLAFOND_SMIC = Decimal(3)  # RG ≤ 3 × SMIC (sanity, error)
-AIDE_MAX_SMIC = Decimal("0.507")  # aide au poste > 50.7 % SMIC → warning
+AIDE_MAX_SMIC = Decimal("0.507")  # aide au poste above 50.7 % SMIC × rate (+ 1 €) → warning
+AIDE_TOLERANCE = Decimal("1.00")
 PART_MIN_SMIC = Decimal("0.05")  # part ESAT < 5 % SMIC × rate → warning
 ECART_MAX = Decimal("1.00")  # |aide + part − RG| > 1 € → warning
+RG_MIN_SMIC, RG_MAX_SMIC = Decimal("0.557"), Decimal("1.107")  # RG outside, × rate → warning
 
 
 def smic(campaign: int = 2026) -> Decimal:
@@ -45,6 +49,15 @@ def coherent(campaign: int = 2026) -> dict[str, Decimal]:
     aide = cents(AIDE_MAX_SMIC * smic(campaign))
     part = cents(Decimal("0.10") * smic(campaign))
     return {RG: aide + part, AIDE: aide, PART: part}
+
+
+def test_the_three_amounts_are_gross():
+    # Like with like: every rule compares them with the gross SMIC; the labels say so and
+    # are printed on the justificatif.
+    assert FORM.version >= 2
+    assert all("brut" in f.label for f in FORM.fields), LABELS
+    assert "bruts" in (FORM.intro or "")
+    assert all("brut" in d.label or "D821-10" in d.label for d in FORM.derived)
 
 
 def run(values, on=ON, context=None):
@@ -230,27 +243,137 @@ def test_both_parts_above_rg():
     assert fields(report.errors) == sorted([AIDE, PART])
 
 
-# --- warning: aide au poste > 50.7 % SMIC ------------------------------------------------------------
+# --- warning: aide au poste above the R243-6 value ------------------------------------------------
 
 
-def test_aide_at_cap_has_no_warning():
+def test_aide_at_cap_plus_tolerance_has_no_warning():
     values = coherent()
     assert values[AIDE] == cents(AIDE_MAX_SMIC * smic())
-    report = run(values)
-    assert smic_warnings(report, AIDE) == []
+    values[AIDE] += AIDE_TOLERANCE
+    values[RG] += AIDE_TOLERANCE
+    assert run(values).warnings == []
 
 
-def test_aide_one_cent_above_cap_is_only_a_warning():
+def test_aide_above_cap_plus_tolerance_is_only_a_warning():
     values = coherent()
-    values[AIDE] += CENT
-    values[RG] += CENT
+    values[AIDE] += AIDE_TOLERANCE + CENT
+    values[RG] += AIDE_TOLERANCE + CENT
     report = run(values)
     assert report.valid
     assert fields(report.warnings) == [AIDE]
     message = report.warnings[0].message
-    assert fmt.amount(cents(AIDE_MAX_SMIC * smic())) in message
+    assert f"attendue, {fmt.amount(cents(AIDE_MAX_SMIC * smic()))}" in message
     assert fmt.rate(AIDE_MAX_SMIC * 100) in message  # "50,7 %"
+    assert "R243-6" in message
     assert report.derived  # a warning does not block the recap
+
+
+def aide_case(part_share: Decimal, aide: Decimal, campaign: int = 2025, rate: Decimal = Decimal(100)):
+    """A certificat of ``campaign`` (SMIC 1 801,80 €: every bound is a whole cent) whose ESAT part is
+    ``part_share`` of the SMIC of the working time, with RG = aide + part."""
+    base = smic(campaign) * rate / 100
+    part = cents(part_share * base)
+    return run({RG: aide + part, AIDE: aide, PART: part}, date(campaign, 12, 15), {"rate_esat": rate})
+
+
+def aide_warnings(report):
+    return [w.message for w in report.warnings if w.field == AIDE]
+
+
+@pytest.mark.parametrize(
+    ("part_share", "expected_share"),
+    [
+        (Decimal("0.05"), AIDE_MAX_SMIC),
+        (Decimal("0.20"), AIDE_MAX_SMIC),  # "inférieure ou égale à 20 %": not reduced yet
+        (Decimal("0.30"), AIDE_MAX_SMIC - Decimal("0.05")),  # 10 points beyond 20 %: − 5 points
+        (Decimal("0.60"), AIDE_MAX_SMIC - Decimal("0.20")),
+    ],
+)
+@pytest.mark.parametrize("rate", [Decimal(100), Decimal(50)])
+def test_aide_au_poste_follows_r243_6(part_share, expected_share, rate):
+    expected = cents(expected_share * smic(2025) * rate / 100)
+    assert aide_warnings(aide_case(part_share, expected + AIDE_TOLERANCE, rate=rate)) == []
+    [message] = aide_warnings(aide_case(part_share, expected + AIDE_TOLERANCE + CENT, rate=rate))
+    assert f"attendue, {fmt.amount(expected)}" in message
+    assert ("réduite de 0,5 point" in message) == (part_share > Decimal("0.20"))
+    assert f"au prorata d'un taux d'activité de {fmt.rate(rate)}" in message
+
+
+def test_aide_reduction_starts_just_above_20_percent():
+    base = smic(2025)
+    twenty = cents(Decimal("0.20") * base)  # 360,36 €
+    cap = cents(AIDE_MAX_SMIC * base)
+    # 1,00 € of part beyond 20 % takes 0,50 € off the aide au poste
+    report = run(
+        {PART: twenty + 1, AIDE: cap + AIDE_TOLERANCE, RG: twenty + 1 + cap + AIDE_TOLERANCE},
+        date(2025, 12, 15),
+    )
+    [message] = aide_warnings(report)
+    assert f"attendue, {fmt.amount(cap - Decimal('0.50'))}" in message
+
+
+def test_aide_cap_of_a_2017_campaign_is_50_percent():
+    # décret 2018-194: 50,7 % for the rights from 1 January 2018; 50 % before
+    ref = date(2017, 11, 30)
+    assert parameters.value("aide_au_poste_max_smic", ref) == Decimal("0.50")
+    assert parameters.value("aide_au_poste_max_smic", date(2018, 1, 1)) == AIDE_MAX_SMIC
+    base = smic(2017)
+    cap = cents(Decimal("0.50") * base)
+    part = cents(Decimal("0.10") * base)
+    on = date(2017, 12, 15)
+    assert run({RG: cap + part, AIDE: cap + AIDE_TOLERANCE, PART: part}, on).warnings == []
+    report = run({RG: cap + part, AIDE: cap + AIDE_TOLERANCE + CENT, PART: part}, on)
+    assert [w.field for w in report.warnings] == [AIDE, AIDE]  # R243-6 and the sum
+    assert f"attendue, {fmt.amount(cap)}" in aide_warnings(report)[0]
+
+
+# --- warning: RG outside the R243-5 bounds ---------------------------------------------------------
+
+
+def rg_warnings(report):
+    return [w.message for w in report.warnings if w.field == RG]
+
+
+def test_full_time_rg_of_400_euros_is_a_warning():
+    report = run({RG: Decimal("400.00"), AIDE: Decimal("300.00"), PART: Decimal("100.00")})
+    assert report.valid
+    [message] = rg_warnings(report)
+    low, high = cents(RG_MIN_SMIC * smic()), cents(RG_MAX_SMIC * smic())
+    assert f"de {fmt.amount(low)} à {fmt.amount(high)}" in message
+    assert f"55,7{NBSP}% à 110,7{NBSP}% du SMIC mensuel brut" in message
+    assert "R243-5" in message
+
+
+@pytest.mark.parametrize("rate", [Decimal(100), Decimal(80), Decimal(50)])
+def test_rg_bounds_edges(rate):
+    context = {"rate_esat": rate}
+    low = cents(RG_MIN_SMIC * smic() * rate / 100)
+    high = cents(RG_MAX_SMIC * smic() * rate / 100)
+
+    def rg(total: Decimal):
+        part = cents(Decimal("0.10") * smic() * rate / 100)
+        return run({RG: total, AIDE: total - part, PART: part}, context=context)
+
+    assert rg_warnings(rg(low)) == []
+    assert rg_warnings(rg(high)) == []
+    assert len(rg_warnings(rg(low - CENT))) == 1
+    assert len(rg_warnings(rg(high + CENT))) == 1
+
+
+def test_rates_of_50_and_100_percent_halve_and_double_the_figures():
+    # Point 2 of issue 12: the prorata reads the context's rate (the timeline as of 30/11/N).
+    part = cents(PART_MIN_SMIC * smic())  # 5 % of a full-time SMIC = 10 % of a half-time one
+    values = {RG: Decimal("400.00"), AIDE: Decimal("400.00") - part, PART: part}
+    full = run(values, context={"rate_esat": Decimal(100)})
+    half = run(values, context={"rate_esat": Decimal(50)})
+    assert full.derived["part_esat_pourcentage_smic"] == f"5{NBSP}%"
+    assert half.derived["part_esat_pourcentage_smic"] == f"10{NBSP}%"
+    assert full.derived["tranche_abattement"].startswith("Aucun")  # exactly 5 %: no band
+    assert half.derived["tranche_abattement"] == f"4{NBSP}%"  # exactly 10 %: 4 %
+    [full_rg] = rg_warnings(full)
+    [half_rg] = rg_warnings(half)
+    assert fmt.amount(cents(RG_MIN_SMIC * smic())) in full_rg
+    assert fmt.amount(cents(RG_MIN_SMIC * smic() / 2)) in half_rg
 
 
 # --- warning: aide + part ≠ RG (tolerance 1 €) --------------------------------------------------------
@@ -283,9 +406,12 @@ def test_sum_beyond_one_euro_is_a_warning(delta):
 # --- warning: part ESAT < 5 % SMIC × rate -------------------------------------------------------------
 
 
-def with_part(part: Decimal) -> dict[str, Decimal]:
-    aide = Decimal("500.00")
-    return {RG: aide + part, AIDE: aide, PART: part}
+def with_part(part: Decimal, campaign: int = 2026, rate: Decimal | None = None) -> dict[str, Decimal]:
+    """A certificat whose only question is its ESAT part: the aide au poste at its cap for the
+    working time, and the RG 1 € above their sum (within the tolerance, and never under the
+    R243-5 floor through rounding)."""
+    aide = cents(AIDE_MAX_SMIC * smic(campaign) * (rate or 100) / 100)
+    return {RG: aide + part + ECART_MAX, AIDE: aide, PART: part}
 
 
 def test_part_at_floor_has_no_warning():
@@ -316,9 +442,10 @@ def test_half_time_rate_halves_the_floor():
     context = {"rate_esat": Decimal("50")}
     floor = cents(PART_MIN_SMIC * smic() * Decimal("0.5"))
     full_floor = cents(PART_MIN_SMIC * smic())
-    assert run(with_part(floor), context=context).warnings == []
-    assert run(with_part(full_floor - CENT), context=context).warnings == []
-    report = run(with_part(floor - CENT), context=context)
+    half = Decimal(50)
+    assert run(with_part(floor, rate=half), context=context).warnings == []
+    assert run(with_part(full_floor - CENT, rate=half), context=context).warnings == []
+    report = run(with_part(floor - CENT, rate=half), context=context)
     assert fields(report.warnings) == [PART]
     message = report.warnings[0].message
     assert fmt.amount(floor) in message
@@ -458,26 +585,40 @@ def french_rate(pct: Decimal) -> str:
     return f"{text}{NBSP}%"
 
 
+EDGES_CAMPAIGN = 2025  # SMIC 1 801,80 €: 5, 10, 15, 20 and 50 % of it are whole cents
+
+
 @pytest.mark.parametrize(
-    ("percent", "rounding", "band"),
+    ("percent", "delta", "band", "floor_warning"),
     [
-        (Decimal("4.99"), ROUND_FLOOR, "Aucun (part ESAT inférieure à 5 % du SMIC)"),
-        (Decimal("5"), ROUND_CEILING, "3,5 %"),
-        (Decimal("9.99"), ROUND_FLOOR, "3,5 %"),
-        (Decimal("10"), ROUND_CEILING, "4 %"),
-        (Decimal("14.99"), ROUND_FLOOR, "4 %"),
-        (Decimal("15"), ROUND_CEILING, "4,5 %"),
-        (Decimal("19.99"), ROUND_FLOOR, "4,5 %"),
-        (Decimal("20"), ROUND_CEILING, "5 %"),
-        (Decimal("60"), ROUND_CEILING, "5 %"),
+        (Decimal(5), -CENT, "Aucun (part ESAT inférieure ou égale à 5 % du SMIC)", True),
+        (Decimal(5), Decimal(0), "Aucun (part ESAT inférieure ou égale à 5 % du SMIC)", False),
+        (Decimal(5), CENT, "3,5 %", False),
+        (Decimal(10), -CENT, "3,5 %", False),
+        (Decimal(10), Decimal(0), "4 %", False),
+        (Decimal(10), CENT, "4 %", False),
+        (Decimal(15), -CENT, "4 %", False),
+        (Decimal(15), Decimal(0), "4,5 %", False),
+        (Decimal(15), CENT, "4,5 %", False),
+        (Decimal(20), -CENT, "4,5 %", False),
+        (Decimal(20), Decimal(0), "5 %", False),
+        (Decimal(20), CENT, "5 %", False),
+        (Decimal(50), -CENT, "5 %", False),
+        (Decimal(50), Decimal(0), "Aucun (part ESAT d'au moins 50 % du SMIC)", False),
+        (Decimal(50), CENT, "Aucun (part ESAT d'au moins 50 % du SMIC)", False),
     ],
 )
-def test_abattement_band(percent, rounding, band):
-    part = cents(percent / 100 * smic(), rounding)
-    report = run(with_part(part))
+def test_abattement_band_edges(percent, delta, band, floor_warning):
+    # D821-10: "supérieure à 5 % et inférieure à 10 %"; R243-6: part "ne peut être inférieure à 5 %"
+    bound = percent / 100 * smic(EDGES_CAMPAIGN)
+    assert bound == cents(bound)  # an exact edge, not a rounded one
+    part = bound + delta
+    report = run(with_part(part, EDGES_CAMPAIGN), on=date(EDGES_CAMPAIGN, 12, 15))
     assert report.valid
     assert report.derived["tranche_abattement"].replace(NBSP, " ") == band
-    assert report.derived["part_esat_pourcentage_smic"] == french_rate(cents(part * 100 / smic()))
+    assert (PART in fields(report.warnings)) == floor_warning
+    if delta == 0:
+        assert report.derived["part_esat_pourcentage_smic"] == french_rate(percent)
 
 
 @pytest.mark.parametrize("campaign", [2023, 2024, 2025, 2026])
@@ -485,22 +626,26 @@ def test_abattement_band(percent, rounding, band):
 def test_band_agrees_with_the_floor_warning(campaign, rate):
     # One cent under the 5 % floor: the warning fires and no abattement band applies, even
     # when the percentage, rounded for display, reads 5 % (bug fixed in rules.checks.derive).
+    # At the floor: no warning (R243-6) and still no band ("supérieure à 5 %", D821-10).
     context = {"rate_esat": rate} if rate else None
     floor = cents(PART_MIN_SMIC * smic(campaign) * (rate or 100) / 100)
     on = date(campaign, 12, 15)
-    below = run(with_part(floor - CENT), on=on, context=context)
+    below = run(with_part(floor - CENT, campaign, rate), on=on, context=context)
     assert fields(below.warnings) == [PART]
     assert below.derived["tranche_abattement"].startswith("Aucun")
-    at = run(with_part(floor), on=on, context=context)
+    at = run(with_part(floor, campaign, rate), on=on, context=context)
     assert at.warnings == []
-    assert at.derived["tranche_abattement"] == f"3,5{NBSP}%"
+    assert at.derived["tranche_abattement"].startswith("Aucun")
+    above = run(with_part(floor + CENT, campaign, rate), on=on, context=context)
+    assert above.warnings == []
+    assert above.derived["tranche_abattement"] == f"3,5{NBSP}%"
 
 
 def test_abattement_band_prorata():
-    # a half-time worker: 5 % of a half-time SMIC is enough for the first band
+    # a half-time worker: just above 5 % of a half-time SMIC is enough for the first band
     context = {"rate_esat": Decimal("50")}
-    part = cents(Decimal("0.025") * smic(), ROUND_CEILING)
-    report = run(with_part(part), context=context)
+    part = cents(Decimal("0.025") * smic(), ROUND_CEILING) + CENT
+    report = run(with_part(part, rate=Decimal(50)), context=context)
     assert report.derived["tranche_abattement"].replace(NBSP, " ") == "3,5 %"
     assert report.derived["part_esat_pourcentage_smic"] == french_rate(cents(part * 200 / smic()))
 
@@ -513,13 +658,18 @@ def test_as_json():
         "valid": False,
         "errors": [{"field": AIDE, "message": f"« {LABELS[AIDE]} » ne peut pas dépasser « {LABELS[RG]} »."}],
         "warnings": data["warnings"],
+        "derived": {},
+    }
+    assert run(coherent()).as_json()["derived"] == {
+        "part_esat_pourcentage_smic": f"10{NBSP}%",
+        "tranche_abattement": f"4{NBSP}%",
     }
 
 
 # --- dates without parameters ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("on", [date(2000, 12, 15), date(2020, 12, 15), date(2000, 6, 1), date(1960, 1, 5)])
+@pytest.mark.parametrize("on", [date(2000, 12, 15), date(2006, 12, 15), date(2000, 6, 1), date(1960, 1, 5)])
 def test_date_without_parameters_is_reported_not_raised(on):
     report = validate(FORM, WINDOW_PAYLOAD, on)
     assert not report.valid
@@ -527,6 +677,20 @@ def test_date_without_parameters_is_reported_not_raised(on):
     assert any("paramètres" in m for m in messages), report.errors
     assert all(m.endswith(".") for m in messages)
     assert report.derived == {}
+
+
+@pytest.mark.parametrize("campaign", [2007, 2017, 2022])
+def test_an_old_campaign_can_be_checked(campaign):
+    # Every parameter has its values from its first effect: a certificat of the 2022 campaign
+    # (30/11/2022) used to fail with "paramètres … du 30/11/2022 ne sont pas connus".
+    report = run(coherent(campaign), on=date(campaign, 12, 15))
+    assert report.valid, report.errors
+    if campaign >= 2018:  # before, the aide au poste of coherent() (50,7 %) is above the cap
+        assert report.warnings == []
+    assert set(report.derived) == {"part_esat_pourcentage_smic", "tranche_abattement"}
+    assert report.derived["tranche_abattement"] == f"4{NBSP}%"
+    low = run(with_part(Decimal("0.00"), campaign), on=date(campaign, 12, 15))
+    assert PART in fields(low.warnings)
 
 
 # --- parameters -----------------------------------------------------------------------------------
@@ -552,14 +716,82 @@ def test_own_parameters_match_domain():
     ref = date(2026, 11, 30)
     assert parameters.value("plafond_montant_smic", ref) == PLAFOND_SMIC
     assert parameters.value("aide_au_poste_max_smic", ref) == AIDE_MAX_SMIC
+    assert parameters.value("aide_au_poste_tolerance", ref) == AIDE_TOLERANCE
     assert parameters.value("part_esat_min_smic", ref) == PART_MIN_SMIC
     assert parameters.value("ecart_composition_max", ref) == ECART_MAX
+    assert parameters.value("remuneration_garantie_min_smic", ref) == RG_MIN_SMIC
+    assert parameters.value("remuneration_garantie_max_smic", ref) == RG_MAX_SMIC
 
 
-def test_abattement_bands_from_openfisca():
-    ref = date(2026, 11, 30)
-    bands = [parameters.value(name, ref) for _, name in parameters.ABATTEMENT_BANDS]
-    assert bands == [Decimal("0.035"), Decimal("0.04"), Decimal("0.045"), Decimal("0.05")]
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        ("aide_au_poste_max_smic", "0.50", "0.507"),
+        ("remuneration_garantie_min_smic", "0.55", "0.557"),
+        ("remuneration_garantie_max_smic", "1.10", "1.107"),
+    ],
+)
+def test_decret_2018_194_applies_from_1_january_2018(name, before, after):
+    assert parameters.value(name, date(2007, 1, 1)) == Decimal(before)
+    assert parameters.value(name, date(2017, 12, 31)) == Decimal(before)
+    assert parameters.value(name, date(2018, 1, 1)) == Decimal(after)
+    with pytest.raises(ParameterError):
+        parameters.value(name, date(2006, 12, 31))
+
+
+def shape(on: date) -> list[tuple[Decimal, bool, Decimal]]:
+    return [(b.threshold, b.inclusive, b.rate) for b in parameters.brackets("abattement_esat", on)]
+
+
+def test_abattement_brackets_are_dated():
+    d = Decimal
+    assert shape(date(2006, 6, 17)) == [
+        (d("0.05"), False, d("0.01")),
+        (d("0.10"), True, d("0.02")),
+        (d("0.15"), True, d("0.03")),
+        (d("0.20"), True, d("0.04")),
+        (d("0.25"), True, d("0.05")),
+        (d("0.50"), True, d("0")),
+    ]
+    assert (
+        shape(date(2007, 1, 1))
+        == shape(date(2026, 11, 30))
+        == [
+            (d("0.05"), False, d("0.035")),
+            (d("0.10"), True, d("0.04")),
+            (d("0.15"), True, d("0.045")),
+            (d("0.20"), True, d("0.05")),
+            (d("0.50"), True, d("0")),
+        ]
+    )
+    with pytest.raises(ParameterError):
+        parameters.brackets("abattement_esat", date(2006, 6, 16))
+
+
+def test_abattement_brackets_agree_with_openfisca():
+    # openfisca-france keeps one file per band (esat_<lower>_<upper>.yaml, null once removed)
+    folder = parameters.openfisca_parameters_dir() / (
+        "prestations_sociales/prestations_etat_de_sante/invalidite/aah/travail_esat/abattement_esat"
+    )
+    files = sorted(folder.glob("esat_*.yaml"))
+    assert len(files) == 6
+    days = {day for f in files for day in read_yaml(f)["values"]}
+    assert days == {date(2006, 6, 17), date(2007, 1, 1)}
+    for day in days:
+        brackets = parameters.brackets("abattement_esat", day)
+        ours = {
+            (int(low.threshold * 100), int(high.threshold * 100), low.rate)
+            for low, high in pairwise(brackets)
+        }
+        theirs = set()
+        for f in files:
+            _, low, high = f.stem.split("_")
+            entry = read_yaml(f)["values"]
+            started = [k for k in entry if k <= day]
+            value = entry[max(started)]["value"] if started else None
+            if value is not None:
+                theirs.add((int(low), int(high), Decimal(str(value))))
+        assert ours == theirs, day
 
 
 def test_parameter_before_its_first_value():
@@ -573,9 +805,18 @@ def test_parameter_before_its_first_value():
 def test_unknown_parameter():
     with pytest.raises(ParameterError, match="inconnu"):
         parameters.value("smic_horaire_inexistant", ON)
+    with pytest.raises(ParameterError, match="inconnu"):
+        parameters.brackets("bareme_inexistant", ON)
 
 
 def test_parameters_name_their_source():
-    for name in ("smic_mensuel", "plafond_montant_smic", "aide_au_poste_max_smic", "abattement_esat_5_10"):
+    for name in (
+        "smic_mensuel",
+        "plafond_montant_smic",
+        "aide_au_poste_max_smic",
+        "remuneration_garantie_min_smic",
+    ):
         assert parameters.parameter(name).source
+    assert "2018-194" in parameters.parameter("aide_au_poste_max_smic").source
+    assert "D821-10" in parameters.scale("abattement_esat").source
     assert parameters.parameter("plafond_montant_smic").source == "hypothèse"

@@ -1,4 +1,4 @@
-"""Property tests of the five changement-de-situation forms through the CLI's code path.
+"""Property tests of the six changement-de-situation forms through the CLI's code path.
 
 Payloads are JSON-like (as ``python -m rules check`` reads them), the context goes through the
 CLI's own ``--context`` parsing, then ``rules.validate`` runs. For every generated example:
@@ -16,7 +16,7 @@ of the examples are valid and the oracle is exercised; the share is asserted and
 
 10,000 examples per form come from seeded ``random.Random`` instances drawn by hypothesis (fast,
 not shrinkable); 300 more per form use hypothesis' own draws, so that a failure shrinks.
-Removing any check, guard, exclusive bound or visibility condition of the five YAML definitions
+Removing any check, guard, exclusive bound or visibility condition of the six YAML definitions
 makes these tests fail, except three changes that cannot alter any outcome (the ``sum_at_most``
 of the fin, redundant with ``one_is_zero`` and the 100 % cap; ``min_exclusive`` on the fin's new
 rates, which have no ``min``).
@@ -68,6 +68,7 @@ MOTIFS = tuple(
     )["motifs_depart"]
 )
 DOUBLE_FORMS = ("modification_double_activite", "fin_double_activite")  # need a known double activity
+RETURN_FORMS = ("retour_esat",)  # need a worker gone (left or on leave); double activity not read
 STATUSES = ("ACTIVE", "LEFT", "ON_LEAVE")
 
 
@@ -177,6 +178,10 @@ SPECS: dict[str, list[Spec]] = {
         Spec("motif_depart", "choice", options=MOTIFS, visible=lambda v: v.get("taux_esat_apres") == 0),
         Spec("date_retour_prevue", "date", visible=lambda v: v.get("motif_depart") in CONGES),
     ],
+    "retour_esat": [  # issue 12, point 11: droit au retour
+        Spec("date_retour", "date"),
+        positive("taux_activite"),
+    ],
 }
 DATE_FIELD = {
     "modification_activite": "date_changement",
@@ -184,6 +189,7 @@ DATE_FIELD = {
     "debut_double_activite": "date_debut",
     "modification_double_activite": "date_modification",
     "fin_double_activite": "date_fin",
+    "retour_esat": "date_retour",
 }
 
 
@@ -271,6 +277,10 @@ def rules_of(form_id: str, v: dict, on: date, ctx: dict) -> tuple[list[str], Cou
             problems.append("taux ESAT inchangé")
         if both("taux_esat_apres", "taux_mo_apres") and v["taux_esat_apres"] + v["taux_mo_apres"] > SUM_MAX:
             problems.append("somme > 100")
+        known_mo = ctx.get("rate_mo")  # an empty new MO rate: the known one counts (version 2)
+        new_esat, new_mo = v.get("taux_esat_apres"), v.get("taux_mo_apres")
+        if new_esat is not None and new_mo is None and known_mo is not None and new_esat + known_mo > SUM_MAX:
+            problems.append("somme avec le taux connu > 100")
         known_differs("taux_esat_avant", "rate_esat")
         known_differs("taux_mo_avant", "rate_mo")
     elif form_id == "fin_double_activite":
@@ -298,9 +308,12 @@ def oracle(form_id: str, keys: set[str], intended: dict, on: date, ctx: dict) ->
     if on < FIRST_PARAMETERS:
         problems.append("pas de paramètres")
     status, flag = ctx.get("status"), ctx.get("double_activity")
-    if status not in (None, "ACTIVE"):
+    if form_id in RETURN_FORMS:
+        if status == "ACTIVE":
+            problems.append("travailleur déjà en activité")
+    elif status not in (None, "ACTIVE"):
         problems.append(f"travailleur {status}")
-    if flag is not None and flag != (form_id in DOUBLE_FORMS):
+    if flag is not None and form_id not in RETURN_FORMS and flag != (form_id in DOUBLE_FORMS):
         problems.append("double activité incohérente avec le formulaire")
     specs = SPECS[form_id]
     if keys - {s.id for s in specs}:
@@ -555,7 +568,8 @@ def context_json(src: Source, form_id: str, day: date, rates: dict[str, Decimal 
         expected = form_id in DOUBLE_FORMS
         ctx["double_activity"] = expected if src.chance(95) else src.pick([not expected, None])
     if src.chance(80):
-        ctx["status"] = "ACTIVE" if src.chance(95) else src.pick([*STATUSES, None])
+        usual = src.pick(["LEFT", "ON_LEAVE"]) if form_id in RETURN_FORMS else "ACTIVE"
+        ctx["status"] = usual if src.chance(95) else src.pick([*STATUSES, None])
     for key, which in (("rate_esat", "esat"), ("rate_mo", "mo")):
         if src.chance(60):
             known = rates.get(which)
@@ -624,6 +638,9 @@ def make_example(form_id: str, src: Source) -> Example:
         if src.chance(98):
             d.certify("certification")
         rates |= {"esat": before, "mo": mo_before}
+    elif form_id == "retour_esat":
+        day = d.date("date_retour", good, edges)
+        d.rate("taux_activite", edges=(HUNDRED,))
     else:
         day = d.date("date_fin", good, edges)
         before = d.rate("taux_esat_avant", (CENT, top))

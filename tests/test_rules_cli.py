@@ -61,14 +61,59 @@ def test_describe():
         assert field["options"] is None
         assert field["conditions"] is None
         assert field["label"]
-    assert form["fields"][0]["label"] == "Montant net de la rémunération garantie"
+    assert form["fields"][0]["label"] == "Montant brut de la rémunération garantie"
 
 
 def test_check_valid_payload():
     done = cli("check", "certificat_emploi", "--on", ON, stdin=json.dumps(VALID))
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
-    assert report == {"valid": True, "errors": [], "warnings": []}
+    assert report == {
+        "valid": True,
+        "errors": [],
+        "warnings": [],
+        # the derived values, as on the justificatif (French text)
+        "derived": {"part_esat_pourcentage_smic": "8,25\u00a0%", "tranche_abattement": "3,5\u00a0%"},
+    }
+
+
+def test_check_derived_values_follow_the_context_rate():
+    done = cli(
+        "check", "certificat_emploi", "--on", ON, "--context", '{"rate_esat": 50}', stdin=json.dumps(VALID)
+    )
+    derived = json.loads(done.stdout)["derived"]
+    assert derived == {"part_esat_pourcentage_smic": "16,49\u00a0%", "tranche_abattement": "4,5\u00a0%"}
+
+
+def test_check_an_invalid_payload_has_no_derived_values():
+    done = cli("check", "certificat_emploi", "--on", ON, stdin=json.dumps(VALID | {"part_esat": "abc"}))
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["derived"] == {}
+
+
+@pytest.mark.parametrize("typed", ["31/02/2026", "2026-02-31", "29/02/2027", "31/4/2026"])
+def test_check_a_date_that_does_not_exist(typed):
+    payload = {
+        "date_modification": typed,
+        "taux_esat_avant": "60",
+        "taux_esat_apres": "50",
+        "certification": True,
+    }
+    done = cli("check", "modification_double_activite", "--on", "2026-06-15", stdin=json.dumps(payload))
+    assert done.returncode == 1, done.stderr
+    errors = json.loads(done.stdout)["errors"]
+    assert [e["field"] for e in errors] == ["date_modification"]
+    day, month, year = typed.split("-")[::-1] if "-" in typed else typed.split("/")
+    shown = f"{int(day):02d}/{int(month):02d}/{year}"
+    assert errors[0]["message"] == (
+        f"Le {shown} n'existe pas : vérifiez le jour et le mois de « Date de la modification »."
+    )
+
+
+def test_on_that_does_not_exist():
+    done = cli("check", "certificat_emploi", "--on", "2026-02-31", stdin=json.dumps(VALID))
+    assert_usage_error(done)
+    assert "le 31/02/2026 n'existe pas" in done.stderr
 
 
 def test_check_json_numbers():
@@ -118,7 +163,7 @@ def test_check_a_date_without_parameters():
 def test_output_is_utf8_french():
     done = cli("check", "certificat_emploi", "--on", ON, stdin="{}")
     assert done.returncode == 1
-    assert "« Montant net de la rémunération garantie » est obligatoire." in done.stdout
+    assert "« Montant brut de la rémunération garantie » est obligatoire." in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -173,6 +218,7 @@ CHANGE_FORMS = (
     "debut_double_activite",
     "modification_double_activite",
     "fin_double_activite",
+    "retour_esat",
 )
 CONGES = ["conge_parental_education", "conge_presence_parentale"]
 MOTIFS = [
@@ -255,6 +301,11 @@ CHANGE_PAYLOADS = {
             "taux_mo_apres": "40",
         },
         {"taux_esat_apres"},
+    ),
+    "retour_esat": (
+        {"date_retour": "01/06/2026", "taux_activite": "80"},
+        {"date_retour": "01/06/2026", "taux_activite": "100,01"},
+        {"taux_activite"},
     ),
 }
 
@@ -342,7 +393,7 @@ def test_check_a_valid_change(form_id):
     valid, _, _ = CHANGE_PAYLOADS[form_id]
     done = cli("check", form_id, "--on", CHANGE_ON, stdin=json.dumps(valid))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout) == {"valid": True, "errors": [], "warnings": []}
+    assert json.loads(done.stdout) == {"valid": True, "errors": [], "warnings": [], "derived": {}}
 
 
 @pytest.mark.parametrize("form_id", CHANGE_FORMS)

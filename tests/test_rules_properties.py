@@ -208,13 +208,16 @@ def near_boundary(draw):
 
 @st.composite
 def coherent_certificat(draw):
-    """A plausible certificat: aide ≤ 50.7 % SMIC, part ≥ 5 % SMIC, sum = RG ± a few cents."""
+    """A plausible certificat (shares of the gross SMIC, full time): part > 5 %; aide ≤ the R243-6
+    value (50.7 %, less 0.5 point per point of part beyond 20 %); RG = aide + part ± a few cents,
+    at least 55.7 % (R243-5) with a margin of 0.1 % for the rounding."""
     on = draw(window_dates)
     smic = campaign_smic(on)
-    aide = (
-        smic * draw(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("0.507"), places=4))
-    ).quantize(CENT)
-    part = (smic * draw(st.decimals(min_value=Decimal("0.05"), max_value=1, places=4))).quantize(CENT)
+    share = draw(st.decimals(min_value=Decimal("0.051"), max_value=Decimal("0.60"), places=4))
+    expected = Decimal("0.507") - Decimal("0.5") * max(share - Decimal("0.20"), Decimal(0))
+    low = max(Decimal("0.558") - share, Decimal("0.01"))
+    aide = (smic * draw(st.decimals(min_value=low, max_value=expected, places=4))).quantize(CENT)
+    part = (smic * share).quantize(CENT)
     rg = aide + part + draw(st.integers(min_value=-2, max_value=2).map(lambda n: Decimal(n) * CENT))
     payload = {k: amount_text(v, draw(styles)) for k, v in {RG: rg, AIDE: aide, PART: part}.items()}
     return payload, on

@@ -183,7 +183,7 @@ def test_an_invalid_payload_is_refused_with_the_report_and_nothing_is_stored(env
     report = caught.value.report
     assert not report.valid
     assert {i.field for i in report.errors} >= {"remuneration_garantie", "part_esat"}
-    assert any("Montant net de la rémunération garantie" in i.message for i in report.errors)
+    assert any("Montant brut de la rémunération garantie" in i.message for i in report.errors)
     assert counts(store) == before
     assert eml_files(env) == []
 

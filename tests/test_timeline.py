@@ -179,6 +179,31 @@ def test_a_later_change_of_rate_leaves_an_earlier_certificat_unchanged(env, stor
     assert declarations.get(store, me, decl.id).derived == json.loads(stored)
 
 
+def test_a_certificat_filed_before_derived_values_were_stored_reads_november_in_pdf_and_hand_over(env, store):
+    """Filed before migration 009 (no stored derived values): its justificatif and its line in the
+    hand-over compute them the same way, with the rate of 30 November from the timeline."""
+    from data.demo import AGENT_LOGIN
+    from services import handover
+    from tests.test_handover import account as login_account
+
+    worker = fresh_worker(store)
+    me = account(store)
+    form = declarations.forms()["certificat_emploi"]
+    decl = file(store, env, worker, "certificat_emploi", certificat_payload(form), "cert")
+    full_time = {d["id"]: d["value"] for d in declarations.get(store, me, decl.id).derived}
+    store.execute("UPDATE declaration SET derived = NULL WHERE id = ?", [decl.id])
+    # A reduction dated in November, filed afterwards: on 30/11 the worker was at 50 %.
+    file(store, env, worker, MODIF, change("15/11/2026", "100", "50"), "november")
+    legacy = declarations.get(store, me, decl.id)
+    expected = declarations.stored_derived(store, legacy, form, partner.get_worker(store, me, worker))
+    assert expected != full_time  # the ESAT part is now a share of a half-time SMIC
+    batch = handover.export_day(store, env, login_account(store, AGENT_LOGIN), env.today)
+    line = next(json.loads(x) for x in batch.jsonl.splitlines() if json.loads(x)["declaration_id"] == decl.id)
+    assert line["derived"] == expected
+    text = pdf_text(declarations.receipt_pdf(store, env, me, decl.id))
+    assert all(value in text for value in expected.values())
+
+
 # -- point 10: corrections ----------------------------------------------------------------------
 
 
@@ -215,6 +240,23 @@ def test_a_certificat_is_corrected_by_a_rectificatif_that_supersedes_it(env, sto
         first.receipt_number: (None, True),
         second.receipt_number: (first.id, False),
     }
+
+
+def test_concurrent_corrections_of_one_declaration_file_one_rectificatif(env, store):
+    from tests.test_services import run_threads
+
+    worker = fresh_worker(store)
+    form = declarations.forms()["certificat_emploi"]
+    payload = certificat_payload(form)
+    first = file(store, env, worker, "certificat_emploi", payload, "cert")
+    corrected = dict(payload, remuneration_garantie="1 101,50")
+    results, errors = run_threads(
+        lambda i: file(store, env, worker, "certificat_emploi", corrected, f"rectif-{i}", replaces=first.id),
+        6,
+    )
+    assert [type(e) for e in errors] == [declarations.Invalid] * 5
+    assert len([r for r in results if r is not None]) == 1
+    assert store.scalar("SELECT count(*) FROM declaration WHERE replaces_id = ?", [first.id]) == 1
 
 
 def test_a_certificat_cannot_be_corrected_once_its_campaign_is_closed(env, store):
@@ -276,3 +318,72 @@ def test_a_worker_who_left_can_still_get_a_change_dated_before_the_departure(env
     gone = fresh_worker(store)
     store.execute("UPDATE worker SET status = 'LEFT' WHERE id = ?", [gone])
     assert declarations.refusals(store, env, me, gone, form)
+
+
+# -- upgrade: declarations filed before the timeline keep what they changed --------------------
+
+
+def test_migration_009_keeps_what_declarations_filed_before_it_changed(tmp_path, monkeypatch):
+    """Under migration 008 a filing overwrote the worker row and stored only ``known_before``.
+    After 009 the worker row is the baseline again and each old change is on the timeline."""
+    import shutil
+
+    import data.store
+    from tests import stores
+
+    before = tmp_path / "migrations-008"
+    before.mkdir()
+    for path in sorted(data.store.MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+        if int(path.name[:3]) <= 8:
+            shutil.copy(path, before / path.name)
+    url = stores.empty(tmp_path)
+    monkeypatch.setattr(data.store, "MIGRATIONS", before)
+    old = Store(url)
+    old.execute(
+        "INSERT INTO worker (id, esat_id, caf_code, allocataire, person_role, last_name, first_name, "
+        "birth_date, rate_esat, double_activity, status) "
+        "VALUES (1, 1, '441', '9900001', 'RESPONSABLE', 'AVANT', 'Migration', DATE '1990-01-01', 60, FALSE, 'LEFT')"
+    )
+    filed = [  # id, form, date of effect, what the Caf knew before it (as 008 stored it)
+        (1, MODIF, date(2026, 3, 1), "100.00", "ACTIVE"),
+        (2, "certificat_emploi", None, "80.00", "ACTIVE"),
+        (3, MODIF, date(2026, 6, 1), "80.00", "ACTIVE"),
+        (4, "depart_esat", date(2026, 9, 30), "60.00", "ACTIVE"),
+    ]
+    for ident, form_id, effective, rate, status in filed:
+        before_it = json.dumps(
+            {
+                "double_activity": False,
+                "double_activity_since": None,
+                "rate_esat": rate,
+                "rate_mo": None,
+                "return_date": None,
+                "status": status,
+            }
+        )
+        old.execute(
+            "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
+            "author_id, idempotency_key, received_at, verification_code, effective_date, known_before) "
+            "VALUES (?, ?, ?, 1, 1, 1, '441', 1, ?, TIMESTAMP '2026-10-01 10:00:00', 'x', ?, ?)",
+            [ident, f"R{ident}", form_id, f"k{ident}", effective, before_it],
+        )
+    old.close()
+    monkeypatch.undo()
+
+    new = Store(url)
+    try:
+        assert new.one("SELECT rate_esat, status FROM worker WHERE id = 1") == {
+            "rate_esat": Decimal("100.00"),
+            "status": "ACTIVE",
+        }
+        state = {day: timeline.known_state(new, 1, day) for day in (date(2026, 2, 1), date(2026, 4, 1))}
+        assert state[date(2026, 2, 1)]["rate_esat"] == Decimal("100.00")
+        assert state[date(2026, 4, 1)]["rate_esat"] == Decimal("80.00")
+        assert known(new, 1, date(2026, 7, 1), "rate_esat", "status") == {
+            "rate_esat": Decimal("60.00"),
+            "status": "ACTIVE",
+        }
+        assert known(new, 1, date(2026, 9, 30), "status") == {"status": "LEFT"}
+    finally:
+        new.close()
+        stores.drop(url)

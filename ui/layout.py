@@ -10,6 +10,7 @@ from data.store import Store
 from services import accounts, audit
 from services.clock import today
 from services.config import Settings
+from ui import batch
 from ui.state import Session, reset
 from ui.text import literal
 
@@ -67,7 +68,7 @@ def access_denied(store: Store, state: Session) -> None:
     account_id = state.account.id if state.account else None
     audit.log(store, account_id, "access_denied")
     log.warning("access denied account=%s", account_id)
-    state.finish()  # drop the selection that led here
+    batch.abandon(state, store)  # drop the selection that led here, in the store too
     st.error(ACCESS_DENIED, icon=":material/block:")
 
 

@@ -1,12 +1,12 @@
 """Everything the partner journey keeps between reruns, in one object per browser session.
 
 Pages read and change this object only; they never invent their own session-state keys.
-Drafts are plain data (not widget keys), so values survive page changes.
+Drafts are plain data (not widget keys), so values survive page changes. The batch in progress
+(selection, type, current worker, drafts, outcomes) is also saved in the store by ui/batch.py.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,30 +15,15 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from data.store import Store
-from services import accounts
+from services import accounts, batches
 from services.accounts import Account
+from services.batches import Draft, Outcome
+
+__all__ = ["Draft", "Session", "reset", "session"]
 
 T = TypeVar("T")
 
 _KEY = "espace_esat"
-
-
-@dataclass
-class Draft:
-    """One worker's declaration in progress."""
-
-    worker_id: int
-    kind: str  # a form id, or a question tree id (the changement de situation)
-    form_id: str | None = None  # the form once the questions (if any) are answered
-    answers: dict[str, str] = field(default_factory=dict)  # question id → answer value
-    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    step: str = "saisie"  # questions → saisie → recap → fin
-    raw: dict[str, Any] = field(default_factory=dict)  # field id → what the user typed
-    errors: dict[str, list[str]] = field(default_factory=dict)  # shown next to each field
-    form_errors: list[str] = field(default_factory=list)
-    warnings: dict[str, list[str]] = field(default_factory=dict)
-    declaration_id: int | None = None
-    feedback_sent: bool = False
 
 
 @dataclass
@@ -56,6 +41,11 @@ class Session:
     with_questions: bool = False  # the kind is a question tree: each worker answers it
     index: int = 0  # position of the current worker in ``selected``
     drafts: dict[int, Draft] = field(default_factory=dict)
+    batch_id: str | None = None  # the batch in the store (set when the type is confirmed)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)  # workers filed or skipped
+    saved: tuple[Any, dict[int, Any]] | None = None  # what the store holds: head, worker rows
+    batch_restored: bool = False  # this login looked for a batch in the store (ui/batch.py)
+    summary: list[batches.Line] | None = None  # the last finished batch, on Mes travailleurs
     dialog: str | None = None  # which confirmation dialog is open
     flash: str | None = None  # one-shot information shown on the next page
     memo: dict[Any, Any] = field(default_factory=dict)  # this session's reads, never shared
@@ -71,7 +61,14 @@ class Session:
     review_reports: dict[str, Any] = field(default_factory=dict)  # reviewers: last dry-run report, per form
 
     # -- selection ---------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A batch is open: the selection cannot change, no other type can be chosen."""
+        return self.kind is not None
+
     def toggle(self, worker_id: int) -> None:
+        if self.busy:
+            return
         if worker_id in self.selected:
             self.selected.remove(worker_id)
         else:
@@ -84,17 +81,48 @@ class Session:
 
     def start(self, kind: str, with_questions: bool) -> None:
         self.kind, self.with_questions, self.index, self.drafts = kind, with_questions, 0, {}
+        self.batch_id, self.outcomes, self.saved, self.summary = batches.new_id(), {}, None, None
 
     def advance(self) -> bool:
-        """Move to the next selected worker; False (and the selection is done) after the last."""
-        self.index += 1
-        if self.index < len(self.selected):
-            return True
-        self.finish()
-        return False
+        """Move to the next selected worker; False after the last (the batch is then ended by
+        ui/batch.py, which shows its summary)."""
+        self.index = min(self.index + 1, len(self.selected))
+        return self.index < len(self.selected)
+
+    def skip(self) -> bool:
+        """Pass the current worker without a declaration (one already filed stays filed); advance."""
+        worker_id = self.current_worker()
+        if worker_id is not None and worker_id not in self.outcomes:
+            self.outcomes[worker_id] = Outcome()
+        return self.advance()
+
+    def filed(self, worker_id: int, declaration_id: int, receipt_number: str) -> None:
+        self.outcomes[worker_id] = Outcome(declaration_id, receipt_number)
 
     def finish(self) -> None:
+        """Forget the batch (and the selection) in this session."""
         self.selected, self.kind, self.index, self.drafts, self.dialog = [], None, 0, {}, None
+        self.batch_id, self.outcomes, self.saved = None, {}, None
+
+    def batch(self) -> batches.Batch | None:
+        """The batch in progress as the store keeps it (sharing this session's drafts)."""
+        if self.kind is None or self.batch_id is None:
+            return None
+        return batches.Batch(
+            self.batch_id,
+            self.kind,
+            self.with_questions,
+            self.selected,
+            self.index,
+            self.drafts,
+            self.outcomes,
+        )
+
+    def resume(self, batch: batches.Batch) -> None:
+        """Take up a batch found in the store, where it was."""
+        self.selected, self.kind, self.with_questions = list(batch.workers), batch.kind, batch.with_questions
+        self.index, self.drafts, self.outcomes = batch.index, batch.drafts, batch.outcomes
+        self.batch_id, self.dialog = batch.id, None
 
     def draft(self) -> Draft | None:
         """The current worker's draft, created on first use."""

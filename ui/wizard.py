@@ -126,6 +126,25 @@ def render_questions(tree: QuestionTree, draft: Draft) -> str | None:
         question = tree.question(chosen.next or "")
 
 
+def prefill(form: FormDefinition, values: dict[str, Any]) -> dict[str, Any]:
+    """What the user would type to file these stored values (a rectificatif starts from them).
+    The certification is not carried over: it is given again for the corrected values."""
+    raw: dict[str, Any] = {}
+    for f in form.fields:
+        value = values.get(f.id)
+        if value is None or f.type == "certify":
+            continue
+        if f.type == "amount":
+            raw[f.id] = fmt.amount(value).removesuffix(fmt.NBSP + "€").replace(fmt.NBSP, " ")
+        elif f.type == "rate":
+            raw[f.id] = fmt.number(value)
+        elif f.type == "yesno":
+            raw[f.id] = "oui" if value else "non"
+        else:
+            raw[f.id] = value
+    return raw
+
+
 def payload(form: FormDefinition, draft: Draft) -> dict[str, Any]:
     """What the user typed, for the visible fields only (hidden ones are never sent)."""
     return {f.id: draft.raw.get(f.id) for f in engine.visible_fields(form, draft.raw)}

@@ -12,6 +12,23 @@ ALTER TABLE declaration ADD COLUMN replaces_id BIGINT;  -- a rectificative: the 
 ALTER TABLE declaration ADD COLUMN superseded_at TIMESTAMP;  -- UTC: when a rectificative replaced it
 ALTER TABLE declaration ADD COLUMN superseded_by BIGINT;
 
+-- Declarations filed under migration 008 changed the worker row but stored no effects: give each
+-- one the state it left behind, which is what the Caf knew before the worker's next declaration,
+-- or, for the last one, the worker row as it is now (the whole state: folding it is the same as
+-- folding only the changes). Certificats have no date of effect and change nothing.
+UPDATE declaration SET effects = COALESCE(
+    (SELECT n.known_before FROM declaration n
+     WHERE n.worker_id = declaration.worker_id AND n.known_before IS NOT NULL AND n.id > declaration.id
+     ORDER BY n.id LIMIT 1),
+    (SELECT '{"double_activity":' || CASE WHEN w.double_activity THEN 'true' ELSE 'false' END
+        || ',"double_activity_since":' || COALESCE('"' || CAST(w.double_activity_since AS VARCHAR) || '"', 'null')
+        || ',"rate_esat":' || COALESCE('"' || CAST(w.rate_esat AS VARCHAR) || '"', 'null')
+        || ',"rate_mo":' || COALESCE('"' || CAST(w.rate_mo AS VARCHAR) || '"', 'null')
+        || ',"return_date":' || COALESCE('"' || CAST(w.return_date AS VARCHAR) || '"', 'null')
+        || ',"status":"' || w.status || '"}'
+     FROM worker w WHERE w.id = declaration.worker_id))
+WHERE known_before IS NOT NULL AND effective_date IS NOT NULL;
+
 -- Until now each filing overwrote the worker row. Give it back its baseline: what the Caf knew
 -- before the worker's first declaration (stored with each declaration since migration 008).
 UPDATE worker SET
