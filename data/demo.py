@@ -35,7 +35,7 @@ from data.values import value_rows
 from forms import FormDefinition, load_all
 from rules import checks, engine
 from services import timeline
-from services.declarations import known_before
+from services.declarations import derived_json, known_before
 from services.passwords import hash_password
 from services.receipts import receipt_number, verification_code
 
@@ -391,6 +391,7 @@ DECLARATION_COLUMNS = (
     "processed_by",
     "effects",
     "known_before",
+    "derived",
 )
 ACCOUNT_COLUMNS = (
     "id",
@@ -980,7 +981,7 @@ def _declarations(
                 continue  # entered the ESAT after November: no pay of November to certify
             rate, present = situation_on(initial_rates[w.id], w.changes, date(year, 11, 30))
             if present:
-                drafts.append((received, w.id, 0, (year, certificat_amounts(smic, rate, rg_bp))))
+                drafts.append((received, w.id, 0, (year, certificat_amounts(smic, rate, rg_bp), rate)))
     for w in workers:
         drafts.extend((c.received, w.id, 1, c) for c in w.changes)
     drafts.sort(key=lambda d: (d[0], d[1], d[2]))
@@ -992,10 +993,13 @@ def _declarations(
         w = by_id[worker_id]
         receipt = receipt_number(decl_id, received)
         if kind == 0:
-            year, amounts = draft
+            year, amounts, rate = draft
             form_id, campaign, effective, key = FORM_ID, year, None, f"{FORM_ID}:{worker_id}:{year}"
             signed: dict[str, Any] = amounts
             effects, known = None, None
+            # As filing stores them: computed once, with the rate of 30 November.
+            november = engine.derived(forms[FORM_ID], amounts, date(year, 11, 30), {"rate_esat": rate})
+            derived = derived_json(forms[FORM_ID], november)
             values.extend((decl_id, f, amounts[f], None, None) for f in CERTIFICAT_FIELDS)
         else:
             change: _Change = draft
@@ -1004,6 +1008,7 @@ def _declarations(
             signed = change.values
             values.extend(stored_values(forms[form_id], decl_id, change.values))
             effects, known = timeline.encode(change.effects), known_before(change.known)
+            derived = derived_json(forms[form_id], {})
         declarations.append(
             [
                 decl_id,
@@ -1024,6 +1029,7 @@ def _declarations(
                 None,
                 effects,
                 known,
+                derived,
             ]
         )
     _mark_processed(declarations, agents, today)

@@ -33,8 +33,11 @@ if str(ROOT) not in sys.path:  # run as a script (scripts/pg_server.py -- … sc
 
 from data.demo import DECLARATION_COLUMNS  # noqa: E402
 from data.store import Store, Tx  # noqa: E402
+from forms import load_all  # noqa: E402
+from rules import engine  # noqa: E402
 from services import accounts, declarations, handover  # noqa: E402
 from services.config import load_settings  # noqa: E402
+from services.declarations import derived_json  # noqa: E402
 from services.receipts import receipt_number, verification_code  # noqa: E402
 
 DAY = date(2026, 12, 10)
@@ -73,6 +76,10 @@ def fill(store: Store, count: int, others: int) -> None:
     )
     values = {"remuneration_garantie": Decimal("1100.50"), "aide_au_poste": Decimal("946.55")}
     values["part_esat"] = Decimal("153.95")
+    form = load_all()["certificat_emploi"]
+    derived = derived_json(
+        form, engine.derived(form, values, date(2026, 11, 30), {"rate_esat": Decimal(100)})
+    )
     morning = datetime(2026, 12, 10, 7, 0)  # naive UTC: 08:00 in Paris
     workers, decls, rows = [], [], []
     plan = (
@@ -99,7 +106,8 @@ def fill(store: Store, count: int, others: int) -> None:
         decls.append(
             (
                 *(i, number, "certificat_emploi", 1, i, 1, caf, 1, f"cle-{i}", f"certificat_emploi:{i}:2026"),
-                *(2026, received, verification_code(SECRET, number, i, values), None, known, batch),
+                *(2026, received, verification_code(SECRET, number, i, values), None),
+                *(known, derived, batch),
             )
         )
         rows.extend((i, field, amount, None, None) for field, amount in values.items())
@@ -136,8 +144,13 @@ def fill(store: Store, count: int, others: int) -> None:
         )
         tx.insert_rows(
             "declaration",
-            # The demo's columns, with known_before and the batch instead of the processing pair.
-            (*DECLARATION_COLUMNS[:-2], "known_before", "export_batch_id"),
+            # The demo's columns up to the date of effect, then what filing stores, and the batch.
+            (
+                *DECLARATION_COLUMNS[: DECLARATION_COLUMNS.index("processed_at")],
+                "known_before",
+                "derived",
+                "export_batch_id",
+            ),
             decls,
         )
         tx.insert_rows("declaration_value", ("declaration_id", "field_id", "number", "day", "text"), rows)
@@ -179,7 +192,9 @@ def main() -> int:
     kind = args.store or ("postgresql" if os.environ.get("ESAT_TEST_PG") else "duckdb")
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_store(kind, Path(tmp))
-        os.environ.update({"ESAT_DB": url, "ESAT_TODAY": DAY.isoformat(), "ESAT_SECRET": SECRET})
+        # The day after DAY: DAY's batch then ends at its midnight, whatever the time of the run.
+        tomorrow = (DAY + timedelta(days=1)).isoformat()
+        os.environ.update({"ESAT_DB": url, "ESAT_TODAY": tomorrow, "ESAT_SECRET": SECRET})
         settings = load_settings()
         store = Store(url)
         start = time.perf_counter()

@@ -407,13 +407,7 @@ def _commit(
             effective,
             known_before(state),
             timeline.encode(effects) if effective is not None else None,
-            _dumps(
-                [
-                    {"id": d.id, "label": d.label, "value": report.derived[d.id]}
-                    for d in form.derived
-                    if d.id in report.derived
-                ]
-            ),
+            derived_json(form, report.derived),
             _dumps([{"field": i.field, "message": i.message} for i in report.warnings]),
             replaces,
         ],
@@ -448,6 +442,13 @@ def _in_force_with(tx: Tx, key: str, excluding: tuple[int, ...]) -> int | None:
         if own.split("#")[0] == key:
             return current
     return None
+
+
+def derived_json(form: FormDefinition, derived: dict[str, str]) -> str:
+    """The derived values as ``declaration.derived`` keeps them: [{id, label, value}], form order."""
+    return _dumps(
+        [{"id": d.id, "label": d.label, "value": derived[d.id]} for d in form.derived if d.id in derived]
+    )
 
 
 def _dumps(value: Any) -> str:
