@@ -96,9 +96,8 @@ def _dates() -> dict[str, DateParameter]:
     for name, entry in read_yaml(OWN).items():
         if entry["unit"] != "date":
             continue
-        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
         dated = tuple(sorted((start, item["value"]) for start, item in entry["values"].items()))
-        out[name] = DateParameter(name, entry["description"], source, dated)
+        out[name] = DateParameter(name, entry["description"], _source(entry), dated)
     return out
 
 
@@ -115,8 +114,7 @@ def _all() -> dict[str, Parameter]:
     for name, entry in read_yaml(OWN).items():
         if entry["unit"] == "date" or "brackets" in entry:
             continue
-        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
-        params[name] = _build(name, entry["description"], entry["unit"], source, entry["values"])
+        params[name] = _build(name, entry["description"], entry["unit"], _source(entry), entry["values"])
     root = openfisca_parameters_dir()
     for name, rel in OPENFISCA.items():
         entry = read_yaml(root / rel)
@@ -130,7 +128,17 @@ def _all() -> dict[str, Parameter]:
     return params
 
 
+def _source(entry: dict) -> str:
+    """The legal reference of one of our own parameters, or "hypothèse" (DOMAIN.md ASSUMPTION)."""
+    return "hypothèse" if entry.get("hypothese") else entry["reference"]
+
+
 def _build(name: str, description: str, unit: str, source: str, values: dict) -> Parameter:
+    return Parameter(name, description, unit, source, _dated(values, unit))
+
+
+def _dated(values: dict, unit: str = "") -> Dated:
+    """Numbers by date of effect, sorted (amounts of unit ``currency`` to the cent)."""
     dated = []
     for start, item in sorted(values.items()):
         raw = item["value"] if isinstance(item, dict) else item
@@ -138,7 +146,7 @@ def _build(name: str, description: str, unit: str, source: str, values: dict) ->
         if number is not None and unit == "currency":
             number = number.quantize(Decimal("0.01"))
         dated.append((start if isinstance(start, date) else date.fromisoformat(str(start)), number))
-    return Parameter(name, description, unit, source, tuple(dated))
+    return tuple(dated)
 
 
 @dataclass(frozen=True)
@@ -191,16 +199,11 @@ def _scales() -> dict[str, Scale]:
     for name, entry in read_yaml(OWN).items():
         if "brackets" not in entry:
             continue
-        source = "hypothèse" if entry.get("hypothese") else entry["reference"]
         rows = tuple(
             (_dated(b["threshold"]), bool(b["inclusive"]), _dated(b["rate"])) for b in entry["brackets"]
         )
-        out[name] = Scale(name, entry["description"], source, rows)
+        out[name] = Scale(name, entry["description"], _source(entry), rows)
     return out
-
-
-def _dated(values: dict) -> Dated:
-    return _build("", "", "", "", values).values
 
 
 def openfisca_parameters_dir() -> Path:

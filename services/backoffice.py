@@ -261,21 +261,17 @@ def inbox(
     select = (
         "SELECT id AS id, receipt_number AS recu, form_id AS form_id, esat_name AS esat, last_name AS nom, "  # noqa: S608
         "first_name AS prenom, allocataire AS numero_allocataire, received_at AS recue_le, "
-        "effective_date AS date_effet, replaces_id AS rectifie, superseded_at AS rectifiee_le, "
+        "effective_date AS date_effet, replaces_receipt AS rectifie, superseded_at AS rectifiee_le, "
         f"processed_at AS traitee_le FROM v_inbox WHERE {clause} ORDER BY received_at DESC LIMIT ? OFFSET ?"
     )
     with store.transaction() as tx:
         total = tx.scalar(f"SELECT count(*) FROM v_inbox WHERE {clause}", params)  # noqa: S608
         frame = tx.frame(select, [*params, max(1, min(limit, 500)), max(0, offset)])
-        replaced = [int(i) for i in frame["rectifie"].dropna()]
-        receipts = {
-            i: tx.scalar("SELECT receipt_number FROM declaration WHERE id = ?", [i]) for i in replaced
-        }
     frame["type"] = frame["form_id"].map(form_titles())
     for column in ("recue_le", "traitee_le"):
         frame[column] = frame[column].map(lambda t: to_paris(t) if t is not None and not pd.isna(t) else None)
     frame["suivi"] = [
-        correction_note(None if pd.isna(r) else receipts[int(r)], None if pd.isna(t) else to_paris(t))
+        correction_note(None if pd.isna(r) else r, None if pd.isna(t) else to_paris(t))
         for r, t in zip(frame["rectifie"], frame["rectifiee_le"], strict=True)
     ]
     return frame.drop(columns=["rectifie", "rectifiee_le"]), total

@@ -132,11 +132,6 @@ def date_window(form: FormDefinition, on: date) -> tuple[date, date]:
     return start, end
 
 
-def status_on(worker: partner.Worker, on: date) -> str:
-    """The worker's status on a date, from the timeline of declarations (see services/timeline)."""
-    return timeline.fold(timeline.baseline(worker), [], on)["status"]
-
-
 def as_of(form: FormDefinition, payload: dict, on: date) -> date:
     """The date whose state the rules read: 30 November N for a certificat (its pay is November's),
     the typed date of effect for a change (today while it is not typed or not a date)."""
@@ -153,8 +148,15 @@ def context(
     store: Store | Tx, worker: partner.Worker, on: date, excluding: tuple[int, ...] = ()
 ) -> dict[str, Any]:
     """What the Caf knows of the worker as of ``on`` (timeline), for the guards and checks."""
+    return _known(store, worker, on, excluding)[0]
+
+
+def _known(
+    store: Store | Tx, worker: partner.Worker, on: date, excluding: tuple[int, ...]
+) -> tuple[dict[str, Any], list[timeline.Event]]:
+    """The rules' context as of ``on`` and the timeline's events it was read from."""
     state, history = timeline.state(store, worker, on, excluding)
-    return {**state, "last_change_date": timeline.last_change(history, on)}
+    return {**state, "last_change_date": timeline.last_change(history, on)}, history
 
 
 def _rules_context(
@@ -364,13 +366,12 @@ def _commit(
     known = tx.one(f"SELECT {', '.join(timeline.STATE)} FROM worker WHERE id = ?", [worker.id])  # noqa: S608
     worker = dataclasses.replace(worker, **known)
     excluding = (replaces,) if replaces is not None else ()
-    at = as_of(form, payload, on)
-    state, history = timeline.state(tx, worker, at, excluding)
-    report = validate(form, payload, on, {**state, "last_change_date": timeline.last_change(history, at)})
+    ctx, history = _known(tx, worker, as_of(form, payload, on), excluding)
+    report = validate(form, payload, on, ctx)
     if not report.valid:
         raise Invalid(report)
     values = report.values
-    effects = timeline.changes_of(form, values)
+    effects = engine.state_changes(form, values)
     effective = values.get(form.effective_date) if form.effective_date else None
     if effective is not None:
         new = timeline.Event(filing.declaration_id, form.id, effective, effects)
@@ -405,7 +406,7 @@ def _commit(
             received,
             code,
             effective,
-            known_before(state),
+            known_before(ctx),
             timeline.encode(effects) if effective is not None else None,
             derived_json(form, report.derived),
             _dumps([{"field": i.field, "message": i.message} for i in report.warnings]),

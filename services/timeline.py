@@ -19,7 +19,7 @@ from typing import Any
 
 from data.store import Store, Tx
 from forms.schema import FormDefinition
-from rules import checks, engine
+from rules import checks
 
 STATE = ("rate_esat", "rate_mo", "double_activity", "double_activity_since", "status", "return_date")
 _DATES = ("double_activity_since", "return_date")
@@ -140,11 +140,6 @@ def conflicts(
                 out.append((event, problem))
                 break
     return out
-
-
-def changes_of(form: FormDefinition, values: dict[str, Any]) -> dict[str, Any]:
-    """What a declaration with these values changes (its form's ``effects``)."""
-    return engine.state_changes(form, values)
 
 
 def known_state(store: Store | Tx, worker_id: int, on: date) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def test_a_certificat_of_a_closed_campaign_says_why_it_cannot_be_rectified(env, 
     decl = declarations.submit(
         store, env, account(store), 1, declarations.forms()["certificat_emploi"], dict(VALID), "first"
     )
-    monkeypatch.setenv("ESAT_TODAY", "2027-03-01")
+    monkeypatch.setenv("ESAT_TODAY", "2027-03-01")  # the certificat is no longer offered: chosen by hand
     at = to_workers(logged_in())
     at.button(key="tile_1").click().run()
     button(at, "Déclarer pour la sélection").click().run()
@@ -100,11 +100,7 @@ def test_a_declaration_of_another_type_than_the_batch_is_explained(env, store):
     decl = declarations.submit(
         store, env, account(store), 1, declarations.forms()["certificat_emploi"], dict(VALID), "first"
     )
-    at = to_workers(logged_in())
-    at.button(key="tile_1").click().run()
-    button(at, "Déclarer pour la sélection").click().run()
-    at.radio[0].set_value("changement_situation").run()
-    button(at, "Confirmer").click().run()
+    at = select_and_choose(to_workers(logged_in()), (1,), "changement_situation")
     at.selectbox[0].set_value(decl.id).run()
     assert (
         "terminez ou abandonnez d'abord la saisie en cours, puis choisissez « Certificat d'emploi »"

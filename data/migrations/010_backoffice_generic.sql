@@ -29,16 +29,18 @@ WHERE d.campaign IS NULL
 GROUP BY d.id, d.caf_code, d.esat_id, d.form_id, d.received_at, d.effective_date, d.known_before, d.effects;
 
 -- The inbox, with what the corbeille shows besides (columns appended: PostgreSQL's CREATE OR
--- REPLACE VIEW only adds columns at the end): the person of the dossier, and the corrections.
+-- REPLACE VIEW only adds columns at the end): the person of the dossier, and the corrections
+-- (with the receipt number of the declaration a rectificatif replaces).
 CREATE OR REPLACE VIEW v_inbox AS
 SELECT d.id, d.receipt_number, d.form_id, d.caf_code, d.esat_id, e.legal_name AS esat_name,
        d.worker_id, w.last_name, w.first_name, w.allocataire,
        d.received_at, d.effective_date, d.processed_at, d.processed_by,
        CAST(floor(extract(epoch FROM (d.processed_at - d.received_at)) / 60) AS BIGINT) AS delay_minutes,
-       w.person_role, d.replaces_id, d.superseded_at
+       w.person_role, d.replaces_id, d.superseded_at, r.receipt_number AS replaces_receipt
 FROM declaration d
 JOIN esat e ON e.id = d.esat_id
-JOIN worker w ON w.id = d.worker_id;
+JOIN worker w ON w.id = d.worker_id
+LEFT JOIN declaration r ON r.id = d.replaces_id;
 
 -- Changes of a worker's status still in force (not superseded), from their date of effect: what
 -- decides whether the worker was in the ESAT on a given day (services/backoffice.expected_sql).
