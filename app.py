@@ -1,12 +1,14 @@
 """Espace ESAT — the router. Reading order: this file, then pages/, then ui/ and services/.
 
 Who sees what:
-- nobody logged in: the welcome page (login), "Mot de passe oublié ?" and its reset link;
+- nobody logged in: the welcome page (login), "Mot de passe oublié ?" and its reset link, and
+  "Vérifier un justificatif" (public: receipt number and verification code, nothing personal);
 - logged in with a provisional password: the password change, before anything else;
 - logged in, CGU not accepted: the CGU page;
 - an ESAT manager without a valid contract: an explanation;
-- an ESAT manager: Accueil → Mes travailleurs → Fiche travailleur → Déclaration;
-- a Caf agent: campaign dashboard, changes of situation, corbeille, avis;
+- an ESAT manager: Accueil → Mes travailleurs → Fiche travailleur → Déclaration, or the
+  certificats of many workers at once (a table or a spreadsheet: Certificats d'emploi en tableau);
+- a Caf agent: campaign dashboard, changes of situation, corbeille, avis, justificatif verification;
 - a reviewer: the review of the forms;
 - a Caf administrator: partners and contracts, accounts, the worker file.
 Every logged-in account can change its password ("Mon mot de passe").
@@ -65,6 +67,10 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "travailleurs": ("pages/travailleurs.py", {"title": "Mes travailleurs", "url_path": "travailleurs"}),
     "fiche": ("pages/fiche.py", {"title": "Fiche travailleur", "url_path": "fiche"}),
     "declaration": ("pages/declaration.py", {"title": "Déclaration", "url_path": "declaration"}),
+    "certificats": (
+        "pages/campagne.py",
+        {"title": "Certificats d'emploi en tableau", "url_path": "certificats"},
+    ),
     "guide": ("pages/guide.py", {"title": "Guide utilisateur", "url_path": "guide"}),
     "oubli": (
         "pages/mot_de_passe_oublie.py",
@@ -73,6 +79,10 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "reinitialisation": (
         "pages/reinitialisation.py",
         {"title": "Nouveau mot de passe", "url_path": "reinitialisation"},
+    ),
+    "verification": (
+        "pages/verification.py",
+        {"title": "Vérifier un justificatif", "url_path": "verification", "icon": ":material/verified:"},
     ),
     "mot_de_passe": (
         "pages/mot_de_passe.py",
@@ -112,14 +122,23 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
         {"title": "Fichier des travailleurs", "url_path": "fichier-travailleurs", "icon": ":material/badge:"},
     ),
 }
-AGENT_PAGES = ["campagne", "changements", "corbeille", "transmission", "avis", "revue", "mot_de_passe"]
+AGENT_PAGES = [
+    "campagne",
+    "changements",
+    "corbeille",
+    "transmission",
+    "avis",
+    "revue",
+    "verification",
+    "mot_de_passe",
+]
 ADMIN_PAGES = ["partenaires", "comptes", "fichier", "mot_de_passe"]
 
 
 def allowed_pages() -> list[str]:
     account = state.account
     if account is None:
-        return ["connexion", "oubli", "reinitialisation"]
+        return ["connexion", "oubli", "reinitialisation", "verification"]
     if account.must_change_password:
         return ["mot_de_passe"]
     if not state.cgu_ok:
@@ -127,7 +146,7 @@ def allowed_pages() -> list[str]:
     if account.role == "esat":
         if state.missing_contracts(store, today(settings)):  # read once per login and day
             return ["acces", "guide", "mot_de_passe"]
-        return ["accueil", "travailleurs", "fiche", "declaration", "guide", "mot_de_passe"]
+        return ["accueil", "travailleurs", "fiche", "declaration", "certificats", "guide", "mot_de_passe"]
     if account.role == "agent":
         return AGENT_PAGES
     if account.role == "admin":

@@ -3,12 +3,15 @@ batch in progress if one was left open (in this session or an earlier one)."""
 
 import streamlit as st
 
+from rules import calendar
 from services import partner
+from services.clock import today
 from ui import batch, resources
 from ui.state import session
 
 state = session()
 store = resources.store()
+settings = resources.settings()
 home = state.remember("home", lambda: partner.home(store, state.account))
 if state.caf_code is None:
     state.caf_code = home.default_caf
@@ -47,8 +50,17 @@ if count == 0:
     st.error("Aucun travailleur de votre ESAT n'est connu de cette Caf.", icon=":material/error:")
 else:
     st.metric("Travailleurs connus de la Caf pour votre ESAT", f"{count:,}".replace(",", " "))
-    if st.button("Mes travailleurs", type="primary", icon=":material/groups:"):
+    row = st.container(horizontal=True)
+    if row.button("Mes travailleurs", type="primary", icon=":material/groups:"):
         state.page = 0
         st.switch_page("pages/travailleurs.py")
+    if calendar.certificat_open(today(settings)) and row.button(
+        "Certificats d'emploi en tableau",
+        icon=":material/table_view:",
+        help="Les certificats de la campagne à déclarer (la sélection de « Mes travailleurs », ou tous les "
+        "travailleurs de cette Caf), saisis dans un tableau ou déposés dans un fichier",
+    ):
+        state.table = None
+        st.switch_page("pages/campagne.py")
 
 st.page_link("pages/guide.py", label="Guide utilisateur de l'Espace ESAT", icon=":material/menu_book:")

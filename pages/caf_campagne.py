@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import backoffice
+from services import backoffice, reminders
 from services.clock import today
 from ui import charts, resources
 from ui.export import export_buttons
@@ -99,3 +99,77 @@ st.dataframe(
 export_buttons(
     missing_workers, f"campagne-{campaign}-travailleurs-sans-certificat", store, agent, key="missing"
 )
+
+st.subheader("Relances")
+now = today(settings)
+planned = reminders.milestones(campaign)
+deadline = backoffice.milestone(campaign)
+if not planned:
+    st.info(f"Aucune relance n'est prévue pour la campagne {campaign}.", icon=":material/info:")
+else:
+    st.caption(
+        "Chaque ESAT ayant encore des travailleurs sans certificat reçoit un courriel de relance "
+        f"(nombre de travailleurs par Caf, échéance du {deadline:%d/%m/%Y}, lien vers le service) "
+        f"à partir du {' puis du '.join(f'{m:%d/%m/%Y}' for m in planned)}, une fois par étape."
+    )
+    due = reminders.due(now)
+    if due is not None and due[0] == campaign:
+        nxt = next((m for m in planned if m > now), None)
+        then = f" Prochaine étape : le {nxt:%d/%m/%Y}." if nxt else ""
+        st.info(f"Étape en cours : relance du {due[1]:%d/%m/%Y}.{then}", icon=":material/schedule:")
+        why = None
+    elif now < planned[0]:
+        why = f"Les relances de la campagne {campaign} commencent le {planned[0]:%d/%m/%Y}."
+    else:
+        why = f"L'échéance du {deadline:%d/%m/%Y} est passée : plus de relance pour la campagne {campaign}."
+    if why:
+        st.info(why, icon=":material/schedule:")
+    if st.button(
+        "Envoyer les relances maintenant",
+        disabled=why is not None,
+        help=why or "Relance les ESAT de votre Caf qui n'ont pas encore été relancés pour l'étape en cours.",
+    ):
+        with st.spinner("Envoi des relances…"):
+            result = reminders.run(store, settings, now, caf_code=backoffice.caf_of(agent), actor_id=agent.id)
+        if result.sent:
+            st.success(
+                f"{result.sent} ESAT relancé(s) ({result.emails} courriel(s)) pour l'étape du "
+                f"{result.milestone:%d/%m/%Y}.",
+                icon=":material/mark_email_read:",
+            )
+        elif not result.failed and not result.without_recipient:
+            st.info(
+                "Aucune nouvelle relance : les ESAT concernés ont déjà été relancés.", icon=":material/info:"
+            )
+        if result.already and result.sent:
+            st.caption(f"{result.already} ESAT avaient déjà été relancés pour cette étape.")
+        if result.failed:
+            st.warning(
+                f"Relances non envoyées (serveur de courriel indisponible) : {result.failed} ESAT. "
+                "Elles partiront au prochain envoi.",
+                icon=":material/warning:",
+            )
+        if result.without_recipient:
+            st.warning(
+                f"ESAT sans gestionnaire actif, donc sans relance : {result.without_recipient}.",
+                icon=":material/warning:",
+            )
+
+history = reminders.sent(store, agent, campaign)
+if not history.empty:
+    st.dataframe(
+        history,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "esat": "ESAT",
+            "relance": "Étape",
+            "relancee_le": "Relancé le",
+            "envoi": "Envoi",
+            "manquants_relance": st.column_config.NumberColumn("Manquants à la relance", format="%d"),
+            "deposes_depuis": st.column_config.NumberColumn("Déposés depuis", format="%d"),
+            "manquants_maintenant": st.column_config.NumberColumn("Manquants aujourd'hui", format="%d"),
+        },
+    )
+elif planned:
+    st.caption("Aucune relance envoyée pour cette campagne.")

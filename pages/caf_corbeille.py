@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from services import backoffice, declarations
+from services import backoffice, declarations, justificatifs
 from ui import resources, wizard
 from ui.export import export_buttons
 from ui.state import session
@@ -129,7 +129,7 @@ if declaration_id is not None:
             st.warning(literal(text), icon=":material/warning:")
     st.download_button(
         "Télécharger le justificatif",
-        data=lambda: declarations.receipt_pdf(store, settings, agent, declaration_id),
+        data=lambda: justificatifs.receipt_pdf(store, settings, agent, declaration_id),
         file_name=f"{info.receipt_number}.pdf",
         mime="application/pdf",
         icon=":material/download:",

@@ -40,6 +40,7 @@ if submitted:
         st.rerun()
 
 st.page_link("pages/mot_de_passe_oublie.py", label="Mot de passe oublié ?", icon=":material/key:")
+st.page_link("pages/verification.py", label="Vérifier un justificatif", icon=":material/verified:")
 st.caption(
     "Pour obtenir un accès, contactez votre Caf en indiquant la raison sociale, l'adresse et le "
     "numéro SIRET de votre établissement."

@@ -6,7 +6,7 @@ values of the declaration it corrects, filed with ``submit(..., replaces=…)``.
 import streamlit as st
 
 from rules import calendar
-from services import declarations, partner
+from services import declarations, justificatifs, partner
 from services.clock import today
 from ui import batch, resources, wizard
 from ui.layout import step_bar
@@ -201,13 +201,23 @@ else:  # fin
     st.write(f"Un accusé de réception est envoyé à l'adresse {literal(state.account.email)}.")
     st.download_button(
         "Télécharger",
-        data=lambda: declarations.receipt_pdf(store, settings, state.account, decl.id),
+        data=lambda: justificatifs.receipt_pdf(store, settings, state.account, decl.id),
         file_name=f"{decl.receipt_number}.pdf",
         mime="application/pdf",
         icon=":material/download:",
         type="primary",
         on_click="ignore",
         help="Le justificatif PDF de votre déclaration",
+    )
+    st.download_button(
+        "Version accessible (HTML)",
+        data=lambda: justificatifs.receipt_html(store, settings, state.account, decl.id),
+        file_name=f"{decl.receipt_number}.html",
+        mime="text/html",
+        icon=":material/accessibility_new:",
+        type="secondary",
+        on_click="ignore",
+        help="Le même justificatif en page web, lisible par les lecteurs d'écran",
     )
     with st.container(border=True):
         st.write("**Votre avis nous aide à améliorer ce service**")

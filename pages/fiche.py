@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from services import declarations, partner
+from services import declarations, justificatifs, partner
 from services.clock import today
 from ui import batch, resources, wizard
 from ui.state import Draft, session
@@ -81,11 +81,21 @@ else:
     picked = st.selectbox("Déclaration", options=list(items), format_func=lambda i: label(items[i]))
     st.download_button(
         "Télécharger le justificatif",
-        data=lambda: declarations.receipt_pdf(store, settings, state.account, picked),
+        data=lambda: justificatifs.receipt_pdf(store, settings, state.account, picked),
         file_name=f"{items[picked].receipt_number}.pdf",
         mime="application/pdf",
         icon=":material/download:",
         on_click="ignore",
+    )
+    st.download_button(
+        "Version accessible (HTML)",
+        data=lambda: justificatifs.receipt_html(store, settings, state.account, picked),
+        file_name=f"{items[picked].receipt_number}.html",
+        mime="text/html",
+        icon=":material/accessibility_new:",
+        type="secondary",
+        on_click="ignore",
+        help="Le même justificatif en page web, lisible par les lecteurs d'écran",
     )
     refused = state.remember_on_screen(
         ("correction", account.id, picked, on), lambda: correction_refusals(items[picked])

@@ -6,6 +6,7 @@ once it is finished."""
 
 import streamlit as st
 
+from rules import calendar
 from services import partner
 from services.clock import today
 from ui import batch, resources
@@ -122,6 +123,14 @@ with st.container(horizontal=True):
             "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
         ):
             state.dialog = "choice"
+        if calendar.certificat_open(today(settings)) and st.button(
+            "Certificats en tableau",
+            icon=":material/table_view:",
+            help="Les certificats d'emploi de la sélection (ou, sans sélection, de tous les travailleurs "
+            "de la Caf) saisis dans un tableau ou déposés dans un fichier",
+        ):
+            state.table = None
+            st.switch_page("pages/campagne.py")
         if st.button("Vider la sélection", disabled=count == 0):
             state.selected = []
             st.rerun()

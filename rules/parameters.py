@@ -3,7 +3,8 @@
 The SMIC is read from the openfisca-france package's own YAML files (installed without its
 Python dependencies: only the data is used). The procedure's own parameters, and the D821-10
 abattement brackets (``scale``), live in ``rules/parametres.yaml``. Both are read once per
-process.
+process. Besides numbers, a parameter's values can be dates (``unit: date``, ``date_value``) or
+lists of days of a month (``unit: days``, ``days_value``: e.g. the January reminders).
 """
 
 from __future__ import annotations
@@ -90,6 +91,44 @@ class DateParameter:
         return current
 
 
+def days_value(name: str, on: date) -> tuple[int, ...]:
+    """A parameter whose values are lists of days of a month (sorted, each from 1 to 31)."""
+    days = _days()
+    if name not in days:
+        raise ParameterError(f"paramètre de jours inconnu: {name}")
+    current = _in_force(days[name].values, on)
+    if current is None:
+        raise ParameterError(f"{name}: pas de valeur au {on:%d/%m/%Y}")
+    return current
+
+
+@dataclass(frozen=True)
+class DaysParameter:
+    name: str
+    description: str
+    source: str
+    values: tuple[tuple[date, tuple[int, ...]], ...]
+
+
+@lru_cache(maxsize=1)
+def _days() -> dict[str, DaysParameter]:
+    out = {}
+    for name, entry in read_yaml(OWN).items():
+        if entry["unit"] != "days":
+            continue
+        dated = tuple(
+            sorted((start, _day_list(name, item["value"])) for start, item in entry["values"].items())
+        )
+        out[name] = DaysParameter(name, entry["description"], _source(entry), dated)
+    return out
+
+
+def _day_list(name: str, raw: object) -> tuple[int, ...]:
+    if not isinstance(raw, list) or not all(type(d) is int and 1 <= d <= 31 for d in raw):
+        raise ParameterError(f"{name}: une liste de jours du mois (1 à 31) est attendue, pas {raw!r}")
+    return tuple(sorted(set(raw)))
+
+
 @lru_cache(maxsize=1)
 def _dates() -> dict[str, DateParameter]:
     out = {}
@@ -112,7 +151,7 @@ def parameter(name: str) -> Parameter:
 def _all() -> dict[str, Parameter]:
     params: dict[str, Parameter] = {}
     for name, entry in read_yaml(OWN).items():
-        if entry["unit"] == "date" or "brackets" in entry:
+        if entry["unit"] in ("date", "days") or "brackets" in entry:
             continue
         params[name] = _build(name, entry["description"], entry["unit"], _source(entry), entry["values"])
     root = openfisca_parameters_dir()

@@ -13,6 +13,7 @@ import email
 import email.policy
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +27,7 @@ from forms.schema import QuestionTree
 from forms.versions import load_version
 from rules import Report, calendar, checks, engine, parameters, validate
 from rules.messages import message
-from services import audit, mail, partner, pdf, timeline
+from services import audit, mail, partner, timeline
 from services.accounts import Account
 from services.clock import now_utc, to_paris, today
 from services.config import Settings
@@ -155,8 +156,14 @@ def _known(
     store: Store | Tx, worker: partner.Worker, on: date, excluding: tuple[int, ...]
 ) -> tuple[dict[str, Any], list[timeline.Event]]:
     """The rules' context as of ``on`` and the timeline's events it was read from."""
-    state, history = timeline.state(store, worker, on, excluding)
-    return {**state, "last_change_date": timeline.last_change(history, on)}, history
+    history = timeline.events(store, worker.id, excluding)
+    return _context_of(worker, history, on), history
+
+
+def _context_of(worker: partner.Worker, history: list[timeline.Event], on: date) -> dict[str, Any]:
+    """The rules' context as of ``on`` from the worker's baseline and its events in force."""
+    state = timeline.fold(timeline.baseline(worker), history, on)
+    return {**state, "last_change_date": timeline.last_change(history, on)}
 
 
 def _rules_context(
@@ -198,6 +205,39 @@ def check(
             engine.Issue(None, text) for text in correction_refusals(store, settings, account, replaces)
         ]
     return report
+
+
+def check_many(
+    store: Store,
+    settings: Settings,
+    account: Account,
+    form: FormDefinition,
+    items: Sequence[tuple[int, dict]],
+) -> list[tuple[partner.Worker, Report]]:
+    """:func:`check` of many (worker id, payload) at once, no rectificatif: the same rules on the same
+    context, read in two queries instead of a few per worker. Raises :class:`partner.NotAllowed`
+    when a worker is outside the account's scope (before anything is checked)."""
+    on = today(settings)
+    workers, histories = _scope_timelines(store, account)
+    unknown = {worker_id for worker_id, _ in items} - workers.keys()
+    if unknown:
+        raise partner.NotAllowed("travailleur inconnu")
+    out = []
+    for worker_id, payload in items:
+        worker = workers[worker_id]
+        ctx = _context_of(worker, histories.get(worker_id, []), as_of(form, payload, on))
+        out.append((worker, validate(form, payload, on, ctx)))
+    return out
+
+
+def _scope_timelines(
+    store: Store, account: Account
+) -> tuple[dict[int, partner.Worker], dict[int, list[timeline.Event]]]:
+    """Every worker of the account's scope and their events in force, in two queries."""
+    condition, value = partner.scope(account)
+    workers = f"worker_id IN (SELECT id FROM worker WHERE {condition})"  # noqa: S608 - scope() constants
+    histories = timeline.events_of(store, workers, [value])
+    return partner.workers_in_scope(store, account), histories
 
 
 def existing(
@@ -256,12 +296,14 @@ def submit(
     payload: dict,
     idempotency_key: str,
     replaces: int | None = None,
+    ack: bool = True,
 ) -> Declaration:
     """File the declaration once; return it (or the one already filed with this key).
 
     ``replaces``: the id of the declaration this one corrects (a rectificative): same worker and
-    type, it supersedes that one, which is kept. Raises :class:`Invalid` (with the report) or
-    :class:`AlreadyDeclared`.
+    type, it supersedes that one, which is kept. ``ack=False``: no accusé de réception of its own
+    is queued (a batch sends one for all its declarations, services/campaign.py). Raises
+    :class:`Invalid` (with the report) or :class:`AlreadyDeclared`.
     """
     worker = partner.get_worker(store, account, worker_id)
     filed = _filed_with(store, account, worker_id, idempotency_key)
@@ -276,25 +318,66 @@ def submit(
     declaration_id = store.scalar("SELECT nextval('declaration_seq')")
     received = now_utc(settings)
     number = receipt_number(declaration_id, to_paris(received))
-    title = f"{form.title} (rectificatif)" if original else form.title
-    ack = mail.build_ack(
-        settings=settings,
-        recipient=account.email,
-        receipt_number=number,
-        received_at=to_paris(received),
-        form_title=title,
-        worker_name=f"{worker.last_name} {worker.first_name}",
-        esat_name=store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
+    accuse = (
+        _ack_mail(store, settings, account, worker, form, number, to_paris(received), original is not None)
+        if ack
+        else None
     )
-    filing = _Filing(declaration_id, received, number, str(ack["Subject"]), ack.as_string(), replaces)
+    subject, text = (str(accuse["Subject"]), accuse.as_string()) if accuse else (None, None)
+    filing = _Filing(declaration_id, received, number, subject, text, replaces)
     # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
     declaration_id, created = store.write(
         lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on, filing)
     )
     decl = get(store, account, declaration_id)
-    if created and deliver(store, settings, declaration_id):
+    if created and ack and deliver(store, settings, declaration_id):
         deliver_pending(store, settings, limit=10)  # earlier ones the mail server refused, if any
     return decl
+
+
+def _ack_mail(
+    store: Store,
+    settings: Settings,
+    account: Account,
+    worker: partner.Worker,
+    form: FormDefinition,
+    number: str,
+    received_at: datetime,
+    rectificatif: bool,
+) -> EmailMessage:
+    """The accusé de réception of one declaration (``received_at``: Europe/Paris)."""
+    return mail.build_ack(
+        settings=settings,
+        recipient=account.email,
+        receipt_number=number,
+        received_at=received_at,
+        form_title=f"{form.title} (rectificatif)" if rectificatif else form.title,
+        worker_name=f"{worker.last_name} {worker.first_name}",
+        esat_name=store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
+    )
+
+
+def acknowledge(store: Store, settings: Settings, account: Account, declaration_id: int) -> bool:
+    """Queue and send the accusé de réception of a declaration filed without one (``ack=False``)
+    and not listed by its batch's e-mail; nothing when it already has one. True when sent now."""
+    decl = get(store, account, declaration_id)
+    worker = partner.get_worker(store, account, decl.worker_id)
+    msg = _ack_mail(
+        store,
+        settings,
+        account,
+        worker,
+        form_of(decl),
+        decl.receipt_number,
+        decl.received_at,
+        bool(decl.replaces_id),
+    )
+    store.execute(
+        "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        [declaration_id, account.email, str(msg["Subject"]), msg.as_string(), now_utc(settings)],
+    )
+    return deliver(store, settings, declaration_id)
 
 
 def _correctable(
@@ -327,8 +410,8 @@ class _Filing:
     declaration_id: int
     received: datetime
     number: str
-    subject: str
-    message: str
+    subject: str | None  # None: no accusé of its own (``submit(ack=False)``)
+    message: str | None
     replaces: int | None = None
 
 
@@ -419,10 +502,11 @@ def _commit(
             [received, declaration_id, replaces],
         )
     _insert_values(tx, declaration_id, form, values)
-    tx.execute(
-        "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
-        [declaration_id, account.email, filing.subject, filing.message, received],
-    )
+    if filing.message is not None:
+        tx.execute(
+            "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
+            [declaration_id, account.email, filing.subject, filing.message, received],
+        )
     audit.record(tx, account.id, "declaration_submitted", number)
     return declaration_id, True
 
@@ -496,6 +580,11 @@ def get(store: Store | Tx, account: Account, declaration_id: int) -> Declaration
     value_rows = store.all(
         "SELECT field_id, number, day, text FROM declaration_value WHERE declaration_id = ?", [declaration_id]
     )
+    return from_row(row, value_rows)
+
+
+def from_row(row: dict[str, Any], value_rows: list[dict[str, Any]]) -> Declaration:
+    """A declaration from its stored row and the rows of its values (field_id, number, day, text)."""
     values: dict[str, Any] = {}
     for v in value_rows:
         if v["number"] is not None:
@@ -540,46 +629,6 @@ def _is_yesno(form_id: str, field_id: str) -> bool:
     return bool(form and any(f.id == field_id and f.type in ("yesno", "certify") for f in form.fields))
 
 
-def receipt_pdf(store: Store, settings: Settings, account: Account, declaration_id: int) -> bytes:
-    """The justificatif of a declaration of the account's ESAT, rebuilt from the stored record."""
-    decl = get(store, account, declaration_id)
-    form = form_of(decl)
-    worker = partner.get_worker(store, account, decl.worker_id)
-    esat = partner.esat_identity(store, decl.esat_id)
-    caf = store.scalar("SELECT name FROM caf WHERE code = ?", [worker.caf_code]) or worker.caf_code
-    author = store.scalar(
-        "SELECT a.display_name FROM declaration d JOIN account a ON a.id = d.author_id WHERE d.id = ?",
-        [declaration_id],
-    )
-    derived = stored_derived(store, decl, form, worker)
-    replaced = get(store, account, decl.replaces_id) if decl.replaces_id is not None else None
-    audit.log(store, account.id, "pdf_downloaded", decl.receipt_number)
-    return pdf.render_receipt(
-        pdf.ReceiptData(
-            receipt_number=decl.receipt_number,
-            received_at=decl.received_at,
-            form=form,
-            values=decl.values,
-            derived=derived,
-            esat_name=esat.legal_name,
-            esat_address=f"{esat.name}, {esat.address}",
-            esat_siret=esat.siret,
-            caf_name=caf,
-            worker_name=worker.full_name,
-            allocataire=worker.allocataire,
-            birth_date=worker.birth_date,
-            author=author or "",
-            verification_code=decl.verification_code,
-            campaign_label=campaign_label(decl.campaign),
-            replaces=(
-                f"Remplace le justificatif n° {replaced.receipt_number} reçu le {fmt.timestamp(replaced.received_at)}"
-                if replaced
-                else None
-            ),
-        )
-    )
-
-
 def stored_derived(
     store: Store, decl: Declaration, form: FormDefinition, worker: partner.Worker
 ) -> dict[str, str]:
@@ -618,27 +667,51 @@ def deliver(store: Store, settings: Settings, declaration_id: int) -> bool:
 
     True when this call sent it. Claiming first means two callers never send the same message
     (at most once: a crash between claim and send loses the e-mail, never the declaration)."""
-    claimed = store.write(
-        lambda tx: tx.one(
-            "UPDATE outbox SET sent_at = ? WHERE declaration_id = ? AND sent_at IS NULL RETURNING message",
-            [now_utc(settings), declaration_id],
-        )
-    )
+    return _claim_and_send(store, settings, "outbox", declaration_id)
+
+
+def deliver_batch(store: Store, settings: Settings, batch_key: str) -> bool:
+    """Send the accusé de réception of a batch (table ``batch_ack``), once, like :func:`deliver`."""
+    return _claim_and_send(store, settings, "batch_ack", batch_key)
+
+
+_CLAIM = {  # table → (claim, give back)
+    "outbox": (
+        "UPDATE outbox SET sent_at = ? WHERE declaration_id = ? AND sent_at IS NULL RETURNING message",
+        "UPDATE outbox SET sent_at = NULL WHERE declaration_id = ?",
+    ),
+    "batch_ack": (
+        "UPDATE batch_ack SET sent_at = ? WHERE batch_key = ? AND sent_at IS NULL RETURNING message",
+        "UPDATE batch_ack SET sent_at = NULL WHERE batch_key = ?",
+    ),
+}
+
+
+def _claim_and_send(store: Store, settings: Settings, table: str, key: int | str) -> bool:
+    claim, give_back = _CLAIM[table]
+    claimed = store.write(lambda tx: tx.one(claim, [now_utc(settings), key]))
     if claimed is None:
         return False
     msg = email.message_from_string(claimed["message"], _class=EmailMessage, policy=email.policy.SMTP)
     try:
         mail.deliver(settings, msg)
     except OSError as exc:
-        log.warning("accusé de réception non envoyé (déclaration %s): %s", declaration_id, type(exc).__name__)
-        store.execute("UPDATE outbox SET sent_at = NULL WHERE declaration_id = ?", [declaration_id])
+        what = f"déclaration {key}" if table == "outbox" else "lot"
+        log.warning("accusé de réception non envoyé (%s): %s", what, type(exc).__name__)
+        store.execute(give_back, [key])
         return False
     return True
 
 
 def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
-    """Send the accusés de réception not sent yet (oldest first); return how many this call sent."""
+    """Send the accusés de réception not sent yet, of declarations then of batches (oldest first,
+    at most ``limit`` of each); return how many this call sent."""
     pending = store.all(
         "SELECT declaration_id FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT ?", [limit]
     )
-    return sum(deliver(store, settings, row["declaration_id"]) for row in pending)
+    sent = sum(deliver(store, settings, row["declaration_id"]) for row in pending)
+    batches = store.all(
+        "SELECT batch_key FROM batch_ack WHERE sent_at IS NULL ORDER BY created_at, batch_key LIMIT ?",
+        [limit],
+    )
+    return sent + sum(deliver_batch(store, settings, row["batch_key"]) for row in batches)

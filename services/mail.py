@@ -1,5 +1,5 @@
-"""The accusé de réception email of a declaration, the account e-mails (provisional password,
-reset link), and their delivery (SMTP or outbox folder).
+"""The accusé de réception email of a declaration and of a batch of declarations, the account
+e-mails (provisional password, reset link), and their delivery (SMTP or outbox folder).
 
 The email says what was received, for which worker (name only), when and under which
 reference; it carries no declared value (no amount, rate or reason): those stay in the PDF
@@ -21,6 +21,8 @@ import smtplib
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -33,6 +35,7 @@ from services.config import Settings
 SENDER_NAME = "Espace ESAT"
 DEFAULT_SENDER = "ne-pas-repondre@espace-esat.example.org"  # services.config's default too
 RECEIPT_HEADER = "X-Espace-ESAT-Recu"  # the receipt number, for the outbox file name
+BATCH_HEADER = "X-Espace-ESAT-Lot"  # the reference of a batch, for the outbox file name
 SMTP_TIMEOUT = 10  # seconds
 
 _LINE_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
@@ -110,16 +113,8 @@ def build_ack(
     worker = one_line(worker_name)
     esat = one_line(esat_name)
     when = fmt.timestamp(received_at)
-    sender, domain = _sender(settings.mail_from)
-
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = sender
-    msg["To"] = _recipient(recipient)
-    msg["Subject"] = f"Accusé de réception — {header_text(form_title)} — {number_header}"
-    msg["Date"] = email.utils.formatdate(localtime=True)
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg[RECEIPT_HEADER] = number_header
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic reply to this message
+    subject = f"Accusé de réception — {header_text(form_title)} — {number_header}"
+    msg = _headed(settings, recipient, subject, {RECEIPT_HEADER: number_header})
     msg.set_content(
         "Bonjour,\n"
         "\n"
@@ -143,6 +138,96 @@ def build_ack(
     return msg
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One declaration of a batch, as its accusé de réception lists it."""
+
+    worker_name: str
+    allocataire: str
+    receipt_number: str
+    received_at: datetime  # Europe/Paris
+
+
+def build_batch_ack(
+    *,
+    settings: Settings,
+    recipient: str,
+    reference: str,
+    form_title: str,
+    esat_name: str,
+    items: Sequence[BatchItem],
+) -> EmailMessage:
+    """One accusé de réception for the declarations of a batch filed together, ready for ``deliver``:
+    each line names the worker, the numéro d'allocataire and the receipt number (no declared value).
+
+    ``reference`` identifies the batch (outbox file name, subject). Same hardening as
+    ``build_ack``: ``ValueError`` if ``recipient`` is not one plain address; every value is reduced
+    to one printable line (``header_text`` in the headers), and the written message is parsed back."""
+    if not items:
+        raise ValueError("accusé de réception d'un lot vide")
+    title = one_line(form_title)
+    esat = one_line(esat_name)
+    ref_header = header_text(reference, 64)
+    count = len(items)
+    first, last = min(i.received_at for i in items), max(i.received_at for i in items)
+    one = count == 1
+    if fmt.timestamp(first) == fmt.timestamp(last):
+        when = f"{'Reçue' if one else 'Reçues'} le : {fmt.timestamp(first)}"
+    else:
+        when = f"Reçues : du {fmt.timestamp(first)} au {fmt.timestamp(last)}"
+    lines = [
+        f"  {n}. {one_line(i.worker_name)} — n° allocataire {one_line(i.allocataire, 20)} — "
+        f"reçu n° {one_line(i.receipt_number, 64)}"
+        for n, i in enumerate(items, start=1)
+    ]
+    what = "la déclaration suivante" if one else f"les {count} déclarations suivantes, transmises ensemble"
+    plural = "déclaration" if one else "déclarations"
+    subject = f"Accusé de réception — {header_text(form_title)} — {count} {plural} ({ref_header})"
+    msg = _headed(settings, recipient, subject, {BATCH_HEADER: ref_header})
+    msg.set_content(
+        "Bonjour,\n"
+        "\n"
+        f"L’Espace ESAT a bien reçu {what} :\n"
+        "\n"
+        f"  Formulaire : {title}\n"
+        f"  Établissement : {esat}\n"
+        f"  {when}\n"
+        f"  Lot : {one_line(reference, 64)}\n"
+        "\n" + "\n".join(lines) + "\n\n"
+        "Le justificatif PDF de chaque déclaration est téléchargeable dans l’Espace ESAT, "
+        "sur la Fiche travailleur. Conservez-les : ils prouvent le dépôt des déclarations "
+        "auprès de la Caf.\n"
+        "\n"
+        "Ce message est envoyé automatiquement ; merci de ne pas y répondre.\n"
+        "\n"
+        "L’Espace ESAT\n"
+    )
+    _check_written(msg)
+    return msg
+
+
+def _headed(
+    settings: Settings,
+    recipient: str,
+    subject: str,
+    extra: dict[str, str],
+    cls: type[EmailMessage] = EmailMessage,
+) -> EmailMessage:
+    """A message with the headers every e-mail of the service has (sender, one plain recipient,
+    date, id, ``Auto-Submitted``: RFC 3834, no automatic reply), ``subject`` and ``extra``."""
+    sender, domain = _sender(settings.mail_from)
+    msg = cls(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = _recipient(recipient)
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    for name, value in extra.items():
+        msg[name] = value
+    msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
 class AccountMail(EmailMessage):
     """An account e-mail (provisional password, reset link): ``deliver`` names its outbox file
     ``compte-<uuid>.eml``, never after its recipient or its content."""
@@ -162,14 +247,7 @@ def build_account_mail(*, settings: Settings, recipient: str, subject: str, body
     Same header safety as ``build_ack``: ``recipient`` must be one plain address (``ValueError``
     otherwise), the subject is one printable line without encoded word, and the written message
     is parsed back before it is handed over. No receipt header; ``Auto-Submitted`` is set."""
-    sender, domain = _sender(settings.mail_from)
-    msg = AccountMail(policy=email.policy.SMTP)
-    msg["From"] = sender
-    msg["To"] = _recipient(recipient)
-    msg["Subject"] = header_text(subject) or "Espace ESAT"
-    msg["Date"] = email.utils.formatdate(localtime=True)
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic reply to this message
+    msg = _headed(settings, recipient, header_text(subject) or "Espace ESAT", {}, AccountMail)
     msg.set_content(_body_text(body))
     _check_written(msg)
     return msg
@@ -187,8 +265,8 @@ def _check_written(msg: EmailMessage) -> None:
 
 def deliver(settings: Settings, msg: EmailMessage) -> str:
     """Send ``msg`` through the configured SMTP server and return ``"smtp"``; without one,
-    write it to ``settings.outbox/<receipt number>.eml`` (an account e-mail:
-    ``compte-<uuid>.eml``) and return that path."""
+    write it to ``settings.outbox/<receipt number>.eml`` (a batch's: ``<its reference>.eml``, an
+    account e-mail: ``compte-<uuid>.eml``) and return that path."""
     if settings.smtp_host and settings.smtp_port:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
             smtp.send_message(msg)
@@ -198,7 +276,8 @@ def deliver(settings: Settings, msg: EmailMessage) -> str:
     if isinstance(msg, AccountMail):
         stem = f"compte-{uuid.uuid4().hex}"
     else:
-        stem = _UNSAFE_FILENAME.sub("", str(msg.get(RECEIPT_HEADER, "")))[:64] or f"accuse-{uuid.uuid4().hex}"
+        reference = msg.get(RECEIPT_HEADER) or msg.get(BATCH_HEADER) or ""
+        stem = _UNSAFE_FILENAME.sub("", str(reference))[:64] or f"accuse-{uuid.uuid4().hex}"
     target = folder / f"{stem}.eml"
     _write_atomically(target, msg.as_bytes())
     return str(target)

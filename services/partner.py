@@ -172,6 +172,13 @@ def list_workers(
     return [_worker(r) for r in rows], total
 
 
+def workers_in_scope(store: Store, account: Account) -> dict[int, Worker]:
+    """Every worker of the account's ESAT (or, for a Caf agent, of the agent's Caf), by id."""
+    condition, value = scope(account)
+    rows = store.all(f"SELECT {_WORKER_COLS} FROM worker WHERE {condition}", [value])  # noqa: S608
+    return {r["id"]: _worker(r) for r in rows}
+
+
 def get_worker(store: Store, account: Account, worker_id: int) -> Worker:
     """A worker of the account's ESAT (or, for a Caf agent, of the agent's Caf)."""
     condition, value = scope(account)

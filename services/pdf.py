@@ -1,4 +1,7 @@
-"""The PDF justificatif (receipt) of one declaration, drawn with fpdf2.
+"""The PDF justificatif (receipt) of one declaration, drawn with fpdf2 (``render_receipt``), and
+several of them in one document (``render_receipts``: each from a new page, numbering its own
+pages). ``receipt_content`` gives the texts a justificatif prints, which the accessible HTML
+version (services/justificatifs.py) writes too.
 
 Fonts: DejaVu Sans regular and bold, kept in ``services/fonts/`` (licence beside them), so a
 fresh machine renders French text (’ € œ – … « ») without any system font. At first use,
@@ -22,7 +25,8 @@ characters, prints any character the fonts lack as ``?`` and cuts absurdly long 
 
 Relies on fpdf2 2.8.9 internals (pinned in requirements.txt): ``TTFFont`` built from bytes, its
 ``subset`` map, its ``MultiLineBreak`` rules (``_wrap``, checked against ``multi_cell`` by the
-tests) and the font objects of ``fpdf.output`` (see ``_ReceiptOutput``).
+tests), the font objects of ``fpdf.output`` (see ``_ReceiptOutput``), and its page-count
+placeholders and ``_render_footer`` (``_ReceiptsPDF.finish``).
 """
 
 from __future__ import annotations
@@ -101,6 +105,13 @@ _SPACES = re.compile(r" {2,}")
 READ_FACTOR = 100  # characters of a text read, at most, per character it may print
 _LINE_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
 
+# Fixed texts of every justificatif (services/justificatifs.py prints them in the HTML version).
+HEADER = "Espace ESAT — Caf"
+NOTICE = (
+    "Ce document est la preuve du dépôt de la déclaration auprès de la Caf : conservez-le. "
+    "Le code de vérification permet de contrôler qu’il correspond aux valeurs reçues."
+)
+
 
 @dataclass(frozen=True)
 class ReceiptData:
@@ -120,6 +131,7 @@ class ReceiptData:
     verification_code: str
     campaign_label: str | None  # e.g. "Campagne 2026 — rémunération de novembre 2026"
     replaces: str | None = None  # a rectificatif: "Remplace le justificatif n° … reçu le …"
+    verify_url: str | None = None  # the public page where the code can be checked
 
 
 class _Subset(SubsetMap):
@@ -166,13 +178,43 @@ class _ReceiptPDF(FPDF):
     """A justificatif page: the footer repeats the receipt number and numbers the pages."""
 
     footer_text = ""
+    first_page = 1  # the page the current justificatif starts on (several in one document)
 
     def footer(self) -> None:
         self.set_y(-13)
         self.set_font(FAMILY, "", 8)
         self.set_text_color(90)
-        self.cell(0, 5, f"{self.footer_text} — page {self.page_no()}/{_PAGES_ALIAS}", align="C")
+        page = self.page_no() - self.first_page + 1
+        self.cell(0, 5, f"{self.footer_text} — page {page}/{_PAGES_ALIAS}", align="C")
         self.set_text_color(0)
+
+
+class _ReceiptsPDF(_ReceiptPDF):
+    """Several justificatifs one after the other, each numbering its own pages ("page 1/2")
+    under its own receipt number: ``finish`` puts each one's page count where fpdf2 would put
+    the document's (its ``TotalPagesSubstitutionFragment`` placeholders)."""
+
+    starts: list[int]
+    finished = False
+
+    def footer(self) -> None:
+        if not self.finished:  # ``output`` asks again for the last page's footer: drawn already
+            super().footer()
+
+    def finish(self) -> None:
+        self._render_footer()  # the last page's, which ``output`` would draw
+        self.finished = True
+        ends = [*self.starts[1:], self.page + 1]
+        for start, end in zip(self.starts, ends, strict=True):
+            total = str(end - start)
+            for number in range(start, end):
+                page = self.pages[number]
+                for item in page.get_text_substitutions():
+                    page.contents = page.contents.replace(  # type: ignore[union-attr]
+                        item.get_placeholder_string().encode("latin-1"),
+                        item.render_text_substitution(total).encode("latin-1"),
+                    )
+                page._text_substitution_fragments.clear()
 
 
 class FontProgram:
@@ -307,9 +349,9 @@ def subset_font(path: Path, unicodes: Iterable[int]) -> bytes:
     return out.getvalue()
 
 
-def _document() -> _ReceiptPDF:
+def _document(kind: type[_ReceiptPDF] = _ReceiptPDF) -> _ReceiptPDF:
     """A page-less justificatif with the settings all share, without fonts."""
-    pdf = _ReceiptPDF(orientation="P", unit="mm", format="A4")
+    pdf = kind(orientation="P", unit="mm", format="A4")
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.alias_nb_pages(_PAGES_ALIAS)
@@ -350,8 +392,8 @@ def _prepared() -> _Prepared:
     return prepared
 
 
-def _new_document(prepared: _Prepared) -> _ReceiptPDF:
-    pdf = _document()
+def _new_document(prepared: _Prepared, kind: type[_ReceiptPDF] = _ReceiptPDF) -> _ReceiptPDF:
+    pdf = _document(kind)
     for key, font in prepared.fonts.items():
         pdf.fonts[key] = font.for_document()
     return pdf
@@ -486,7 +528,7 @@ def _replacement(ch: str) -> str:
     return REPLACEMENT  # no glyph in the fonts
 
 
-def _format_value(f: Field, raw: Any) -> str:
+def format_value(f: Field, raw: Any) -> str:
     labels = {o.value: o.label for o in options(f)} if f.type == "choice" else None
     try:
         return fmt.value(f.type, raw, labels)
@@ -497,28 +539,114 @@ def _format_value(f: Field, raw: Any) -> str:
 def render_receipt(data: ReceiptData) -> bytes:
     """The justificatif of one declaration as an A4 PDF (one page, more if the values need it)."""
     prepared = _prepared()
+    content = receipt_content(data, prepared.charset)
+    pdf = _new_document(prepared)
+    pdf.set_title(content.title)  # metadata: the receipt title only, no personal data
+    pdf.set_subject("Justificatif de dépôt d'une déclaration — Espace ESAT")
+    _draw_receipt(pdf, content)
+    return bytes(pdf.output(output_producer_class=_ReceiptOutput))
+
+
+def render_receipts(receipts: Iterable[ReceiptData]) -> bytes:
+    """Several justificatifs in one A4 PDF, in the order given: each starts on a new page, its
+    footer names its receipt number and numbers its own pages, as in its own PDF."""
+    prepared = _prepared()
+    pdf = _new_document(prepared, _ReceiptsPDF)
+    assert isinstance(pdf, _ReceiptsPDF)
+    pdf.set_title("Justificatifs de dépôt")  # metadata: no personal data
+    pdf.set_subject("Justificatifs de dépôt de déclarations — Espace ESAT")
+    pdf.starts = []
+    for data in receipts:
+        pdf.starts.append(pdf.page + 1)
+        _draw_receipt(pdf, receipt_content(data, prepared.charset))
+    if not pdf.starts:
+        raise ValueError("aucun justificatif")
+    pdf.finish()
+    return bytes(pdf.output(output_producer_class=_ReceiptOutput))
+
+
+@dataclass(frozen=True)
+class ReceiptContent:
+    """What a justificatif prints, every text made safe (``clean``) and formatted in French: the
+    PDF draws it, the accessible HTML version (services/justificatifs.py) writes the same."""
+
+    title: str  # "Justificatif de …", "Rectificatif — Justificatif de …"
+    form_title: str
+    number: str  # the receipt number
+    received: str  # "Reçu le 03/12/2026 à 14:05"
+    campaign: str | None
+    replaces: str | None
+    establishment: list[tuple[str, str]]  # (label, value)
+    worker: list[tuple[str, str]]
+    values: list[tuple[str, str, bool]]  # (label, value, numeric), form order
+    derived: list[tuple[str, str, bool]]
+    form_line: str  # "Formulaire certificat_emploi version 3"
+    author_line: str  # "Déclaré par …"
+    code_line: str  # "Code de vérification : …"
+    verify_line: str | None  # where to check it
+
+
+def receipt_content(data: ReceiptData, charset: frozenset[int] | None = None) -> ReceiptContent:
+    """The texts of ``data``'s justificatif, as printed."""
+    charset = _prepared().charset if charset is None else charset
 
     def t(text: Any, limit: int = LONG) -> str:
-        return clean(text, limit, prepared.charset)
+        return clean(text, limit, charset)
 
     form = data.form
-    title = t(form.receipt.title if data.replaces is None else f"Rectificatif — {form.receipt.title}")
-    number = t(data.receipt_number, SHORT)
-    pdf = _new_document(prepared)
-    pdf.set_title(title)  # metadata: the receipt title only, no personal data
-    pdf.set_subject("Justificatif de dépôt d'une déclaration — Espace ESAT")
-    pdf.footer_text = f"Espace ESAT — reçu n° {number}"
-    pdf.add_page()
+    return ReceiptContent(
+        title=t(form.receipt.title if data.replaces is None else f"Rectificatif — {form.receipt.title}"),
+        form_title=t(form.title),
+        number=t(data.receipt_number, SHORT),
+        received=f"Reçu le {fmt.timestamp(data.received_at)}",
+        campaign=t(data.campaign_label) if data.campaign_label else None,
+        replaces=t(data.replaces) if data.replaces else None,
+        establishment=[
+            ("ESAT", t(data.esat_name)),
+            ("Adresse", t(data.esat_address)),
+            ("SIRET", t(data.esat_siret, SHORT)),
+            ("Caf destinataire", t(data.caf_name)),
+        ],
+        worker=[
+            ("Nom et prénom", t(data.worker_name, SHORT)),
+            ("N° allocataire", t(data.allocataire, SHORT)),
+            ("Date de naissance", fmt.day(data.birth_date)),
+        ],
+        values=[
+            (t(f.label), t(format_value(f, data.values[f.id]), VALUE), f.type in ("amount", "rate"))
+            for f in form.fields
+            if f.id in data.values
+        ],
+        derived=[
+            (t(d.label), t(data.derived[d.id], VALUE), True) for d in form.derived if data.derived.get(d.id)
+        ],
+        form_line=f"Formulaire {t(form.id, SHORT)} version {form.version}",
+        author_line=f"Déclaré par {t(data.author, SHORT)}",
+        code_line=f"Code de vérification : {t(data.verification_code, SHORT)}",
+        verify_line=(
+            f"Vérifiez ce justificatif sur {t(data.verify_url)} avec son numéro de reçu et son code de "
+            "vérification."
+            if data.verify_url
+            else None
+        ),
+    )
+
+
+def _draw_receipt(pdf: _ReceiptPDF, c: ReceiptContent) -> None:
+    """Draw one justificatif into ``pdf``, from a new page."""
+    pdf.add_page()  # the previous justificatif's last footer is drawn first, with its own number
+    pdf.footer_text = f"Espace ESAT — reçu n° {c.number}"
+    pdf.first_page = pdf.page
     width = pdf.epw
 
     pdf.set_text_color(60, 60, 110)
-    _text(pdf, "Espace ESAT — Caf", "B", 9, 5)
+    _text(pdf, HEADER, "B", 9, 5)
     pdf.set_text_color(0)
-    _text(pdf, title, "B", 16, 8)
-    _text(pdf, t(form.title), "", 10, 5)
+    _text(pdf, c.title, "B", 16, 8)
+    _text(pdf, c.form_title, "", 10, 5)
     pdf.ln(3)
 
-    heading = f"Numéro de reçu : {number}"
+    heading = f"Numéro de reçu : {c.number}"
     _font(pdf, "B", 11)
     box = 3 + 6 * (len(_lines(pdf, heading, width)) + 1)
     pdf.set_fill_color(236, 240, 248)
@@ -526,61 +654,33 @@ def render_receipt(data: ReceiptData) -> bytes:
     pdf.rect(pdf.l_margin, top, width, box, style="F")
     pdf.set_y(top + 1.5)
     _text(pdf, heading, "B", 11, 6)
-    _text(pdf, f"Reçu le {fmt.timestamp(data.received_at)}", "", 10, 6)
+    _text(pdf, c.received, "", 10, 6)
     pdf.set_y(top + box)
-    if data.campaign_label:
-        pdf.ln(2)
-        _text(pdf, t(data.campaign_label), "B", 10, 5)
-    if data.replaces:
-        pdf.ln(2)
-        _text(pdf, t(data.replaces), "B", 10, 5)
+    for note in (c.campaign, c.replaces):
+        if note:
+            pdf.ln(2)
+            _text(pdf, note, "B", 10, 5)
 
-    _section(pdf, "Établissement")
     label_w = 45.0
-    for label, value in (
-        ("ESAT", t(data.esat_name)),
-        ("Adresse", t(data.esat_address)),
-        ("SIRET", t(data.esat_siret, SHORT)),
-        ("Caf destinataire", t(data.caf_name)),
-    ):
-        _row(pdf, [(label, label_w, "L", ""), (value, width - label_w, "L", "")], muted_first=True)
-    _section(pdf, "Travailleur")
-    for label, value in (
-        ("Nom et prénom", t(data.worker_name, SHORT)),
-        ("N° allocataire", t(data.allocataire, SHORT)),
-        ("Date de naissance", fmt.day(data.birth_date)),
-    ):
-        _row(pdf, [(label, label_w, "L", ""), (value, width - label_w, "L", "")], muted_first=True)
+    for title, rows in (("Établissement", c.establishment), ("Travailleur", c.worker)):
+        _section(pdf, title)
+        for label, value in rows:
+            _row(pdf, [(label, label_w, "L", ""), (value, width - label_w, "L", "")], muted_first=True)
 
     _section(pdf, "Valeurs déclarées")
-    rows = [
-        (t(f.label), t(_format_value(f, data.values[f.id]), VALUE), f.type in ("amount", "rate"))
-        for f in form.fields
-        if f.id in data.values
-    ]
-    _values_table(pdf, width, rows)
-
-    derived = [
-        (t(d.label), t(data.derived[d.id], VALUE), True) for d in form.derived if data.derived.get(d.id)
-    ]
-    if derived:
+    _values_table(pdf, width, c.values)
+    if c.derived:
         _section(pdf, "Informations calculées (indicatives)")
-        _values_table(pdf, width, derived)
+        _values_table(pdf, width, c.derived)
 
     pdf.ln(6)
-    _text(pdf, f"Formulaire {t(form.id, SHORT)} version {form.version}", "", 9, 5)
-    _text(pdf, f"Déclaré par {t(data.author, SHORT)}", "", 9, 5)
-    _text(pdf, f"Code de vérification : {t(data.verification_code, SHORT)}", "B", 9, 5)
+    _text(pdf, c.form_line, "", 9, 5)
+    _text(pdf, c.author_line, "", 9, 5)
+    _text(pdf, c.code_line, "B", 9, 5)
+    if c.verify_line:
+        _text(pdf, c.verify_line, "", 9, 5)
     pdf.ln(2)
-    _text(
-        pdf,
-        "Ce document est la preuve du dépôt de la déclaration auprès de la Caf : conservez-le. "
-        "Le code de vérification permet de contrôler qu’il correspond aux valeurs reçues.",
-        "",
-        9,
-        4.5,
-    )
-    return bytes(pdf.output(output_producer_class=_ReceiptOutput))
+    _text(pdf, NOTICE, "", 9, 4.5)
 
 
 # Drawing helpers. Text is cut into lines once (as is when it fits, fpdf2's word wrapping

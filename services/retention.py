@@ -2,7 +2,8 @@
 
 A declaration received on day D is visible up to D+730 and gone from D+731: from the store (its
 values, accusé de réception and avis with it), hence from every screen and every justificatif,
-which is only ever rebuilt from the store. ``python -m services.retention`` runs the deletion;
+which is only ever rebuilt from the store. The accusé de réception of a batch filed together
+(``batch_ack``) goes with the declarations of its day. ``python -m services.retention`` runs the deletion;
 schedule it daily (SECURITY.md). Failed-login records older than a day go too.
 
 Batches in progress (services/batches.py) untouched for BATCH_RETENTION_DAYS go as well: their
@@ -48,6 +49,7 @@ def purge(store: Store, on: date) -> int:
                 [since],
             )
         tx.execute("DELETE FROM declaration WHERE received_at < ?", [since])
+        tx.execute("DELETE FROM batch_ack WHERE created_at < ?", [since])  # a batch's one accusé
         tx.execute(
             "DELETE FROM login_failure WHERE failed_at < ?", [since + timedelta(days=RETENTION_DAYS - 1)]
         )

@@ -70,18 +70,29 @@ def baseline(worker: Any) -> dict[str, Any]:
 
 def events(store: Store | Tx, worker_id: int, excluding: Iterable[int] = ()) -> list[Event]:
     """The worker's changes still in force (not superseded), in date order, then filing order."""
-    rows = store.all(
-        "SELECT id, form_id, effective_date, effects FROM declaration "
-        "WHERE worker_id = ? AND effective_date IS NOT NULL AND superseded_at IS NULL "
-        "ORDER BY effective_date, id",
-        [worker_id],
-    )
     skip = set(excluding)
     return [
-        Event(r["id"], r["form_id"], r["effective_date"], decode(r["effects"]))
-        for r in rows
-        if r["id"] not in skip and r["effects"] is not None
+        e
+        for e in events_of(store, "worker_id = ?", [worker_id]).get(worker_id, [])
+        if e.declaration_id not in skip
     ]
+
+
+def events_of(store: Store | Tx, workers: str, params: list[Any]) -> dict[int, list[Event]]:
+    """``events`` of every worker the condition ``workers`` (SQL on ``declaration.worker_id``, a
+    constant of the caller) selects, in one query: worker id → its changes in force, in order."""
+    rows = store.all(
+        f"SELECT id, worker_id, form_id, effective_date, effects FROM declaration WHERE {workers} "  # noqa: S608
+        "AND effective_date IS NOT NULL AND superseded_at IS NULL AND effects IS NOT NULL "
+        "ORDER BY worker_id, effective_date, id",
+        params,
+    )
+    found: dict[int, list[Event]] = {}
+    for r in rows:
+        found.setdefault(r["worker_id"], []).append(
+            Event(r["id"], r["form_id"], r["effective_date"], decode(r["effects"]))
+        )
+    return found
 
 
 def fold(base: dict[str, Any], history: Iterable[Event], on: date) -> dict[str, Any]:

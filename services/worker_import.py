@@ -65,7 +65,7 @@ COLUMNS: dict[str, str] = {
     "taux_milieu_ordinaire": "le taux d'activité en milieu ordinaire",
     "statut": "le statut",
 }
-# Other spellings of a header, once normalised (see _header_key), besides the canonical names.
+# Other spellings of a header, once normalised (see header_key), besides the canonical names.
 ALIASES = {
     "numerodallocataire": "numero_allocataire",
     "datedenaissance": "date_naissance",
@@ -139,10 +139,28 @@ def apply_for_caf(
 
 
 # --------------------------------------------------------------------------------------------
-# Reading: bytes → header and raw rows (CSV or XLSX), or a file-level refusal.
+# Reading: bytes → header and raw rows (CSV or XLSX), or a file-level refusal. The readers below
+# (check_file, open_csv, open_book, open_worksheet…) are shared with services/spreadsheet.py, which
+# reads the certificats of a campaign with its own limits.
+
+MIB = 1024 * 1024
 
 
-class _Refused(Exception):
+@dataclass(frozen=True)
+class Limits:
+    """What a reader accepts before refusing a whole file."""
+
+    max_bytes: int
+    max_rows: int  # data lines (the header excluded)
+    max_uncompressed: int  # every member of an XLSX archive, once inflated
+    max_shared_strings: int  # xl/sharedStrings.xml is held in memory by openpyxl
+
+
+LIMITS = Limits(MAX_BYTES, MAX_ROWS, MAX_XLSX_UNCOMPRESSED, MAX_XLSX_SHARED_STRINGS)
+UNREADABLE_XLSX = "Le fichier .xlsx n'est pas un classeur Excel valide : enregistrez-le à nouveau depuis le tableur, ou en CSV."
+
+
+class Refused(Exception):
     """The whole file is refused (a French message; ``line`` when one line is the cause)."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
@@ -159,7 +177,7 @@ FORMULA = _Formula()
 
 
 @dataclass
-class _Sheet:
+class Sheet:
     header: list[Any]
     header_line: int
     rows: Iterator[tuple[int, Sequence[Any]]]  # (spreadsheet line, raw values)
@@ -167,18 +185,25 @@ class _Sheet:
     close: Any = None
 
 
-def _open(data: bytes, filename: str) -> _Sheet:
-    if len(data) > MAX_BYTES:
-        size = f"{len(data) / (1024 * 1024):.1f}".replace(".", ",")
-        raise _Refused(f"Le fichier dépasse 50 Mo ({size} Mo) : rien n'a été importé.")
+def _open(data: bytes, filename: str) -> Sheet:
+    if check_file(data, filename, LIMITS) == ".xlsx":
+        return _open_xlsx(data)
+    return open_csv(data, MAX_ROWS)
+
+
+def check_file(data: bytes, filename: str, limits: Limits) -> str:
+    """The size, the extension and emptiness of an upload; its suffix, ``.csv`` or ``.xlsx``."""
+    if len(data) > limits.max_bytes:
+        size = f"{len(data) / MIB:.1f}".replace(".", ",")
+        raise Refused(f"Le fichier dépasse {limits.max_bytes // MIB} Mo ({size} Mo) : rien n'a été importé.")
     suffix = PurePath(str(filename or "")).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        shown = f"« {_printable(suffix)} »" if suffix else "sans extension"
+        shown = f"« {printable(suffix)} »" if suffix else "sans extension"
         extra = " Les classeurs à macros (.xlsm) ne sont pas acceptés." if suffix == ".xlsm" else ""
-        raise _Refused(f"Format de fichier refusé ({shown}) : déposez un fichier .csv ou .xlsx.{extra}")
+        raise Refused(f"Format de fichier refusé ({shown}) : déposez un fichier .csv ou .xlsx.{extra}")
     if not data.strip():
-        raise _Refused("Le fichier est vide.")
-    return _open_xlsx(data) if suffix == ".xlsx" else _open_csv(data)
+        raise Refused("Le fichier est vide.")
+    return suffix
 
 
 def _decode(data: bytes) -> str:
@@ -186,7 +211,7 @@ def _decode(data: bytes) -> str:
         try:
             return data[3:].decode("utf-8")
         except UnicodeDecodeError:
-            raise _Refused(
+            raise Refused(
                 "Le fichier annonce l'encodage UTF-8 mais contient des octets invalides : "
                 "enregistrez-le à nouveau en « CSV UTF-8 »."
             ) from None
@@ -194,7 +219,7 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise _Refused("Le fichier UTF-16 est illisible : enregistrez-le en « CSV UTF-8 ».") from None
+            raise Refused("Le fichier UTF-16 est illisible : enregistrez-le en « CSV UTF-8 ».") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -205,14 +230,16 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")  # never fails; stray C1 controls are then refused per cell
 
 
-def _open_csv(data: bytes) -> _Sheet:
+def open_csv(data: bytes, max_rows: int) -> Sheet:
+    """A CSV decoded (UTF-8 with or without BOM, UTF-16 with a BOM, Windows-1252), its separator
+    sniffed from the header line; refused whole over ``max_rows`` non-empty records."""
     if data.startswith(b"PK\x03\x04"):
-        raise _Refused("Ce fichier est un classeur (XLSX) et non un CSV : déposez-le avec l'extension .xlsx.")
+        raise Refused("Ce fichier est un classeur (XLSX) et non un CSV : déposez-le avec l'extension .xlsx.")
     text = _decode(data)
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
-        raise _Refused(
+        raise Refused(
             "Le fichier contient un caractère nul (NUL) : ce n'est pas un fichier texte CSV. "
             "Enregistrez-le à nouveau depuis le tableur.",
             line,
@@ -220,17 +247,17 @@ def _open_csv(data: bytes) -> _Sheet:
     first = text.lstrip("\r\n").split("\n", 1)[0]
     counts = {sep: first.count(sep) for sep in (";", ",", "\t")}
     sep = max(counts, key=lambda s: (counts[s], s == ";"))
-    if text.count("\n") > MAX_ROWS:  # maybe too many: count the records before checking any
+    if text.count("\n") > max_rows:  # maybe too many: count the records before checking any
         records = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
         with contextlib.suppress(csv.Error):  # reported with its line by the real pass
-            if sum(1 for r in records if any(v.strip() for v in r)) > MAX_ROWS + 1:
-                raise _Refused(_too_many_rows())
+            if sum(1 for r in records if any(v.strip() for v in r)) > max_rows + 1:
+                raise Refused(too_many_rows(max_rows))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     rows = _csv_rows(reader)
     for line, values in rows:
         if any(v.strip() for v in values):
-            return _Sheet(header=list(values), header_line=line, rows=rows)
-    raise _Refused("Le fichier est vide.")
+            return Sheet(header=list(values), header_line=line, rows=rows)
+    raise Refused("Le fichier est vide.")
 
 
 def _csv_rows(reader: Any) -> Iterator[tuple[int, Sequence[Any]]]:
@@ -240,76 +267,88 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, Sequence[Any]]]:
             line += 1
             yield line, values
     except csv.Error:
-        raise _Refused(
+        raise Refused(
             "Le fichier CSV est mal formé à cette ligne (guillemet ou cellule trop longue).", line + 1
         ) from None
 
 
-def _open_xlsx(data: bytes) -> _Sheet:
+def _open_xlsx(data: bytes) -> Sheet:
+    book = open_book(data, LIMITS)
+    try:
+        if not book.worksheets:
+            raise Refused("Le classeur ne contient aucune feuille de calcul.")
+        first = book.worksheets[0]
+        if row_tags(data, first) > MAX_ROWS + 1:
+            raise Refused(too_many_rows(MAX_ROWS))
+        sheet = open_worksheet(first, book.epoch)
+        if sheet is None:
+            raise Refused("Le classeur est vide (sa première feuille ne contient aucune ligne).")
+    except Refused:
+        book.close()
+        raise
+    sheet.close = book.close
+    return sheet
+
+
+def open_book(data: bytes, limits: Limits) -> Any:
+    """An openpyxl workbook (read only, formulas kept as formulas, never evaluated) once the archive
+    is known to be a real XLSX without macros and of a reasonable inflated size. Close it."""
     if data.startswith(_OLE2):
-        raise _Refused(
+        raise Refused(
             "Ce fichier n'est pas un classeur .xlsx : c'est un classeur de l'ancien format .xls ou un "
             "classeur protégé par un mot de passe. Enregistrez-le au format .xlsx sans mot de passe, ou en CSV."
         )
-    unreadable = "Le fichier .xlsx n'est pas un classeur Excel valide : enregistrez-le à nouveau depuis le tableur, ou en CSV."
     if not data.startswith(b"PK\x03\x04"):
-        raise _Refused(unreadable)
+        raise Refused(UNREADABLE_XLSX)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise _Refused(unreadable) from None
+        raise Refused(UNREADABLE_XLSX) from None
     too_big = (
         "Le classeur est trop volumineux une fois décompressé : rien n'a été importé "
         "(enregistrez-le en CSV, ou vérifiez qu'il ne contient que les lignes des travailleurs)."
     )
-    if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
-        raise _Refused(too_big)
+    if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > limits.max_uncompressed:
+        raise Refused(too_big)
     names = {m.filename.lower(): m for m in members}
     if any(name.endswith("vbaproject.bin") for name in names):
-        raise _Refused(
+        raise Refused(
             "Le classeur contient des macros : enregistrez-le au format .xlsx sans macros, ou en CSV."
         )
     strings = names.get("xl/sharedstrings.xml")
-    if strings is not None and strings.file_size > MAX_XLSX_SHARED_STRINGS:
-        raise _Refused(too_big)
+    if strings is not None and strings.file_size > limits.max_shared_strings:
+        raise Refused(too_big)
     import openpyxl  # imported here: the CSV path does not need it
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style", unknown extensions: not our concern
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # a hostile or damaged archive: any failure of the reader is the same answer
-        raise _Refused(unreadable) from None
-    if not book.worksheets:
-        book.close()
-        raise _Refused("Le classeur ne contient aucune feuille de calcul.")
-    sheet = book.worksheets[0]
-    path = getattr(sheet, "_worksheet_path", None)
-    if path and _xlsx_row_tags(data, path) > MAX_ROWS + 1:
-        book.close()
-        raise _Refused(_too_many_rows())
-    sheet.reset_dimensions()  # the stored dimension may lie (A1:XFD1048576): read what is there
-    rows = _xlsx_rows(sheet, unreadable)
-    try:
-        for line, values in rows:
-            if any(not _blank(v) for v in values):
-                return _Sheet(
-                    header=list(values), header_line=line, rows=rows, epoch=book.epoch, close=book.close
-                )
-    except _Refused:
-        book.close()
-        raise
-    book.close()
-    raise _Refused("Le classeur est vide (sa première feuille ne contient aucune ligne).")
+        raise Refused(UNREADABLE_XLSX) from None
+
+
+def open_worksheet(worksheet: Any, epoch: datetime | None, value: Any = None) -> Sheet | None:
+    """The header (first non-empty row) and the rows to come of a worksheet; None when it is empty.
+    ``value`` turns a cell into what the checks read (default :func:`xlsx_value`)."""
+    worksheet.reset_dimensions()  # the stored dimension may lie (A1:XFD1048576): read what is there
+    rows = xlsx_rows(worksheet, value or xlsx_value)
+    for line, values in rows:
+        if any(not blank(v) for v in values):
+            return Sheet(header=list(values), header_line=line, rows=rows, epoch=epoch)
+    return None
 
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 
 
-def _xlsx_row_tags(data: bytes, path: str) -> int:
-    """How many ``<row>`` elements the sheet holds (an upper bound of its lines), read in chunks:
-    a huge sheet is refused before openpyxl parses it."""
+def row_tags(data: bytes, worksheet: Any) -> int:
+    """How many ``<row>`` elements a worksheet of the XLSX ``data`` holds (an upper bound of its
+    lines), read in chunks: a huge sheet is refused before openpyxl parses it."""
+    path = getattr(worksheet, "_worksheet_path", None)
+    if not path:
+        return 0
     count, tail = 0, b""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as source:
@@ -323,24 +362,25 @@ def _xlsx_row_tags(data: bytes, path: str) -> int:
     return count + len(_ROW_TAG.findall(tail))
 
 
-def _too_many_rows() -> str:
-    limit = f"{MAX_ROWS:,}".replace(",", "\u202f")
+def too_many_rows(max_rows: int) -> str:
+    limit = f"{max_rows:,}".replace(",", "\u202f")
     return f"Le fichier compte plus de {limit} lignes de travailleurs : rien n'a été importé."
 
 
-def _xlsx_rows(sheet: Any, unreadable: str) -> Iterator[tuple[int, Sequence[Any]]]:
+def xlsx_rows(worksheet: Any, value: Any = None) -> Iterator[tuple[int, Sequence[Any]]]:
     line = 0
+    read = value or xlsx_value
     try:  # no warnings.catch_warnings here: it would stay switched on while the generator waits
-        for cells in sheet.iter_rows():
+        for cells in worksheet.iter_rows():
             line += 1
-            yield line, [_xlsx_value(c) for c in cells]
-    except _Refused:
+            yield line, [read(c) for c in cells]
+    except Refused:
         raise
     except Exception:  # malformed XML inside the archive
-        raise _Refused(unreadable, line + 1) from None
+        raise Refused(UNREADABLE_XLSX, line + 1) from None
 
 
-def _xlsx_value(cell: Any) -> Any:
+def xlsx_value(cell: Any) -> Any:
     value = cell.value
     if value is None:
         return None
@@ -358,11 +398,11 @@ def _xlsx_value(cell: Any) -> Any:
     return value
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _printable(text: str, limit: int = 40) -> str:
+def printable(text: str, limit: int = 40) -> str:
     clean = _CONTROL.sub("", str(text)).strip()
     return clean[:limit] + ("…" if len(clean) > limit else "")
 
@@ -397,13 +437,13 @@ class _Parsed:
     fatal: bool = False  # the whole file is refused: no count is meaningful
 
 
-def _header_key(name: Any) -> str:
+def header_key(name: Any) -> str:
     text = unicodedata.normalize("NFKD", str(name if name is not None else "")).replace("\ufeff", "")
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     return _HEADER_NOISE.sub("", text)
 
 
-_CANONICAL = {_header_key(c): c for c in COLUMNS} | ALIASES
+_CANONICAL = {header_key(c): c for c in COLUMNS} | ALIASES
 
 
 def _columns(header: Sequence[Any]) -> tuple[dict[str, int], list[Problem], int]:
@@ -413,15 +453,15 @@ def _columns(header: Sequence[Any]) -> tuple[dict[str, int], list[Problem], int]
     repeated: list[str] = []
     width = 0
     for i, raw in enumerate(header):
-        if _blank(raw):
+        if blank(raw):
             continue
         width = i + 1
         if raw is FORMULA:
             unknown.append(f"colonne {i + 1} (formule)")
             continue
-        column = _CANONICAL.get(_header_key(raw))
+        column = _CANONICAL.get(header_key(raw))
         if column is None:
-            unknown.append(f"« {_printable(raw)} »")
+            unknown.append(f"« {printable(raw)} »")
         elif column in index:
             repeated.append(column)
         else:
@@ -453,13 +493,13 @@ def _parse(data: bytes, filename: str, today: date) -> _Parsed:
     parsed = _Parsed()
     try:
         sheet = _open(data, filename)
-    except _Refused as exc:
+    except Refused as exc:
         parsed.problems.append(Problem(exc.line, None, exc.message))
         parsed.fatal = True
         return parsed
     try:
         _check_sheet(sheet, parsed, today)
-    except _Refused as exc:
+    except Refused as exc:
         parsed.problems = [Problem(exc.line, None, exc.message)]
         parsed.rows = []
         parsed.fatal = True
@@ -469,22 +509,22 @@ def _parse(data: bytes, filename: str, today: date) -> _Parsed:
     return parsed
 
 
-def _check_sheet(sheet: _Sheet, parsed: _Parsed, today: date) -> None:
+def _check_sheet(sheet: Sheet, parsed: _Parsed, today: date) -> None:
     index, problems, width = _columns(sheet.header)
     if problems:
         parsed.problems = problems
         parsed.fatal = True
         return
     first_seen: dict[tuple[str, str], int] = {}
-    outside = [i for i in range(width) if _blank(sheet.header[i])]  # columns without a name
+    outside = [i for i in range(width) if blank(sheet.header[i])]  # columns without a name
     for line, values in sheet.rows:
-        if all(_blank(v) for v in values):
+        if all(blank(v) for v in values):
             continue
         parsed.lines += 1
         if parsed.lines > MAX_ROWS:
-            raise _Refused(_too_many_rows())
-        if any(not _blank(v) for v in values[width:]) or any(
-            i < len(values) and not _blank(values[i]) for i in outside
+            raise Refused(too_many_rows())
+        if any(not blank(v) for v in values[width:]) or any(
+            i < len(values) and not blank(values[i]) for i in outside
         ):
             parsed.problems.append(
                 Problem(line, None, "La ligne a des valeurs hors des colonnes de l'en-tête.")
@@ -510,7 +550,7 @@ def _check_sheet(sheet: _Sheet, parsed: _Parsed, today: date) -> None:
             parsed.dropped += len(parsed.problems) - MAX_PROBLEMS
             del parsed.problems[MAX_PROBLEMS:]
     if parsed.lines == 0:
-        raise _Refused("Le fichier ne contient que la ligne d'en-tête : aucun travailleur à importer.")
+        raise Refused("Le fichier ne contient que la ligne d'en-tête : aucun travailleur à importer.")
 
 
 def _check_row(
@@ -542,7 +582,7 @@ def _check_row(
     def value_of(column: str) -> Any:
         return None if column in formulas else raw[column]
 
-    allocataire = _allocataire(value_of("numero_allocataire"), problem)
+    allocataire = allocataire_number(value_of("numero_allocataire"), problem)
     role = _choice(value_of("personne"), PERSON_ROLES)
     if role is None:
         problem("personne", "La personne doit être RESPONSABLE ou CONJOINT.")
@@ -567,7 +607,7 @@ def _check_row(
     since = _day("date_debut_double_activite", value_of("date_debut_double_activite"), epoch, problem)
     rate_mo = _rate("taux_milieu_ordinaire", value_of("taux_milieu_ordinaire"), problem)
     if double:
-        if since is None and _blank(value_of("date_debut_double_activite")):
+        if since is None and blank(value_of("date_debut_double_activite")):
             problem(
                 "date_debut_double_activite",
                 "La date de début de la double activité est obligatoire quand double_activite vaut oui.",
@@ -577,7 +617,7 @@ def _check_row(
                 "date_debut_double_activite",
                 "La date de début de la double activité doit être postérieure à la date de naissance.",
             )
-        if rate_mo is None and _blank(value_of("taux_milieu_ordinaire")):
+        if rate_mo is None and blank(value_of("taux_milieu_ordinaire")):
             problem(
                 "taux_milieu_ordinaire",
                 "Le taux d'activité en milieu ordinaire est obligatoire quand double_activite vaut oui.",
@@ -651,7 +691,7 @@ def _text(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _fold(value: Any) -> str:
+def fold(value: Any) -> str:
     """Lower case, accents removed, inner spaces collapsed: for the few fixed choices."""
     text = unicodedata.normalize("NFKD", _text(value))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
@@ -661,7 +701,7 @@ def _fold(value: Any) -> str:
 def _choice(value: Any, choices: dict[str, str]) -> str | None:
     if isinstance(value, bool | int | float | Decimal | date):
         return None
-    return choices.get(_fold(value))
+    return choices.get(fold(value))
 
 
 def _yes_no(value: Any) -> bool | None:
@@ -669,7 +709,7 @@ def _yes_no(value: Any) -> bool | None:
         return value
     if isinstance(value, int | Decimal):
         return True if value == 1 else False if value == 0 else None
-    text = _fold(value)
+    text = fold(value)
     return True if text in YES else False if text in NO else None
 
 
@@ -688,8 +728,9 @@ def _integral(value: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def _allocataire(value: Any, problem: Any) -> str | None:
-    if _blank(value):
+def allocataire_number(value: Any, problem: Any) -> str | None:
+    """The 7 digits of a numéro d'allocataire cell, or None after ``problem(column, message)``."""
+    if blank(value):
         problem("numero_allocataire", "Le numéro d'allocataire est obligatoire.")
         return None
     digits = _integral(value)
@@ -726,7 +767,7 @@ def _day(
     column: str, value: Any, epoch: datetime | None, problem: Any, required: bool = False
 ) -> date | None:
     label = _cap(COLUMNS[column])
-    if _blank(value):
+    if blank(value):
         if required:
             problem(column, f"{label} est obligatoire.")
         return None
@@ -775,7 +816,7 @@ def _to_date(value: Any, epoch: datetime | None) -> date | None:
 
 
 def _siret(value: Any, problem: Any) -> str | None:
-    if _blank(value):
+    if blank(value):
         problem("siret_esat", "Le SIRET de l'ESAT est obligatoire.")
         return None
     if isinstance(value, int | Decimal):
@@ -794,7 +835,7 @@ def _siret(value: Any, problem: Any) -> str | None:
 
 def _rate(column: str, value: Any, problem: Any, required: bool = False) -> Decimal | None:
     label = _cap(COLUMNS[column])
-    if _blank(value):
+    if blank(value):
         if required:
             problem(column, f"{label} est obligatoire.")
         return None
@@ -871,7 +912,7 @@ def _compare_and_apply(
     tx: Tx, caf_code: str, parsed: _Parsed, actor_id: int | None, now: datetime, write: bool
 ) -> ImportReport:
     if not tx.all("SELECT code FROM caf WHERE code = ?", [caf_code]):
-        problem = Problem(None, None, f"La Caf « {_printable(caf_code, 10)} » n'est pas enregistrée.")
+        problem = Problem(None, None, f"La Caf « {printable(caf_code, 10)} » n'est pas enregistrée.")
         return ImportReport(parsed.lines, 0, 0, 0, 0, [problem], applied=False)
     esats = {r["siret"]: r["id"] for r in tx.all("SELECT id, siret FROM esat")}
     query = f"SELECT {_STORED} FROM worker WHERE caf_code = ?"  # noqa: S608 - constant columns

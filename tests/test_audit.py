@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from data.demo import AGENT_LOGIN, DEMO_ESAT_LOGIN
-from services import accounts, audit, backoffice, declarations
+from services import accounts, audit, backoffice, declarations, justificatifs
 from tests.conftest import PASSWORD, ROOT
 from ui.export import _audited
 
@@ -30,7 +30,7 @@ def perform_every_audited_action(store, env) -> list[str]:
     decl = declarations.submit(
         store, env, esat, 1, declarations.forms()["certificat_emploi"], dict(VALID), "aud-01"
     )
-    declarations.receipt_pdf(store, env, esat, decl.id)
+    justificatifs.receipt_pdf(store, env, esat, decl.id)
     agent = accounts.authenticate(store, env, AGENT_LOGIN, PASSWORD, "192.0.2.2")
     _audited(store, agent, "corbeille.csv", lambda: b"x")()
     backoffice.mark_processed(store, env, agent, decl.id)

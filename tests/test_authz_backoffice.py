@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services import accounts, backoffice, declarations, partner
+from services import accounts, backoffice, declarations, justificatifs, partner
 from services.passwords import hash_password
 
 AGENT_441 = "agent.caf@example.org"
@@ -61,7 +61,7 @@ def test_agent_receipt_pdf_of_another_caf_is_denied(env, store):
     who = agent(store)
     for declaration_id in other_caf_declarations(store, "441")[:50]:
         with pytest.raises(partner.NotAllowed):
-            declarations.receipt_pdf(store, env, who, declaration_id)
+            justificatifs.receipt_pdf(store, env, who, declaration_id)
 
 
 def test_agent_of_491_is_denied_every_declaration_of_441(env, store, agent_491):

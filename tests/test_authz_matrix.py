@@ -11,7 +11,7 @@ import pytest
 
 from data.demo import AGENT_LOGIN, DEMO_ESAT_ID, DEMO_ESAT_LOGIN, REVIEWER_LOGIN, SIMPLE_ESAT_LOGIN
 from rules import calendar
-from services import accounts, backoffice, declarations, partner
+from services import accounts, backoffice, declarations, justificatifs, partner
 from tests.apptest import button, no_legacy_pages, texts, titles
 from tests.conftest import TODAY
 from tests.test_bad_input import choose_certificat, shown
@@ -44,7 +44,7 @@ WORKER_READS = {
 }
 DECLARATION_READS = {
     "get": lambda store, env, who, i: declarations.get(store, who, i),
-    "receipt_pdf": lambda store, env, who, i: declarations.receipt_pdf(store, env, who, i),
+    "receipt_pdf": lambda store, env, who, i: justificatifs.receipt_pdf(store, env, who, i),
     "detail": lambda store, env, who, i: backoffice.detail(store, who, i),
     "mark_processed": lambda store, env, who, i: backoffice.mark_processed(store, env, who, i),
 }

@@ -4,7 +4,7 @@ first (kept, "rectifiée le …") and its justificatif says "Rectificatif" and n
 
 from __future__ import annotations
 
-from services import declarations
+from services import declarations, justificatifs
 from tests.apptest import button, no_legacy_pages, texts, titles
 from tests.test_pages import VALID, fill, logged_in, select_and_choose, to_workers
 from tests.test_services import account
@@ -67,7 +67,7 @@ def test_a_certificat_is_rectified_from_the_worker_card(env, store):
         )
     }
     assert values["remuneration_garantie"] == 900
-    text = pdf_text(declarations.receipt_pdf(store, env, account(store), second["id"]))
+    text = pdf_text(justificatifs.receipt_pdf(store, env, account(store), second["id"]))
     assert "Rectificatif" in text and first["receipt_number"] in text
 
     # The history keeps both: the first "rectifiée le …", the second "Rectificatif".

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from data.demo import DEMO_ESAT_ID
-from services import declarations, partner, retention
+from services import declarations, justificatifs, partner, retention
 from services.clock import to_paris
 from tests.conftest import ROOT, TODAY
 from tests.test_services import account
@@ -23,6 +23,7 @@ SCHEMA = {
     "must_change_password password_changed_at last_login_at created_by",
     "audit_head": "id last_id last_hash",
     "audit_log": "id occurred_at account_id action object_ref prev_hash hash",
+    "batch_ack": "batch_key account_id recipient(P) subject message(P) declarations created_at sent_at",
     "batch": "id account_id esat_id kind with_questions current_rank started_at updated_at",
     "batch_worker": "batch_id rank worker_id draft(P) declaration_id receipt_number skipped",
     "caf": "code name",
@@ -41,6 +42,8 @@ SCHEMA = {
     "outbox": "declaration_id recipient(P) subject message(P) created_at sent_at",
     "password_reset": "token_hash account_id created_at expires_at used_at",
     "partner_contract": "esat_id kind valid_from valid_to",
+    "reminder": "campaign milestone esat_id reminded_at missing recipients triggered_by",
+    "reminder_caf": "campaign milestone esat_id caf_code missing",
     "review_comment": "id form_id form_version field_id author_id body created_at resolved_at resolved_by",
     "schema_migration": "version applied_at",
     "worker": "id caf_code allocataire(P) person_role last_name(P) first_name(P) birth_date(P) esat_id "
@@ -98,7 +101,7 @@ def test_visible_on_day_730_gone_on_day_731(env, store, old_declaration):
     retention.purge(store, day_730)
     assert retention.purge(store, day_730) == 0  # a second run the same day finds nothing more
     assert visible(store, env, old_declaration, day_730)
-    assert declarations.receipt_pdf(store, env, me, old_declaration).startswith(b"%PDF")
+    assert justificatifs.receipt_pdf(store, env, me, old_declaration).startswith(b"%PDF")
     assert (
         store.scalar("SELECT count(*) FROM declaration_value WHERE declaration_id = ?", [old_declaration])
         == 3
@@ -110,7 +113,7 @@ def test_visible_on_day_730_gone_on_day_731(env, store, old_declaration):
     for table, column in (("declaration", "id"), *((t, "declaration_id") for t in retention.CARRIERS)):
         assert store.scalar(f"SELECT count(*) FROM {table} WHERE {column} = ?", [old_declaration]) == 0
     with pytest.raises(partner.NotAllowed):
-        declarations.receipt_pdf(store, env, me, old_declaration)
+        justificatifs.receipt_pdf(store, env, me, old_declaration)
     # Nothing younger went: every declaration left was received on day 731 - 730 = D+1 or later.
     oldest = store.scalar("SELECT min(received_at) FROM declaration")
     assert oldest is None or to_paris(oldest).date() > day

@@ -109,6 +109,7 @@ def test_ten_thousand_amounts_round_trip_exactly(store):
 # (column lists, scope conditions with ? placeholders, table names), never from user data.
 REVIEWED_FRAGMENTS = {
     "where",
+    "workers",  # timeline.events_of: a worker condition written by its caller (constants only)
     "_WORKER_COLS",
     "condition",
     "columns",

@@ -22,7 +22,7 @@ from data.demo import (
     NO_CONTRACT_ESAT_LOGIN,
 )
 from data.store import Store
-from services import accounts, declarations, partner, passwords
+from services import accounts, declarations, justificatifs, partner, passwords
 from services.accounts import Account
 from services.clock import to_paris
 from services.config import Settings, load_settings
@@ -205,7 +205,7 @@ def test_an_esat_cannot_reach_another_esats_worker_or_declaration(env, store):
     with pytest.raises(partner.NotAllowed):
         declarations.get(store, demo, decl["id"])
     with pytest.raises(partner.NotAllowed):
-        declarations.receipt_pdf(store, env, demo, decl["id"])
+        justificatifs.receipt_pdf(store, env, demo, decl["id"])
     with pytest.raises(partner.NotAllowed):
         declarations.get(store, demo, 10**9)  # unknown id: the same answer
     assert counts(store) == before
@@ -437,7 +437,7 @@ def test_receipt_pdf_is_a_pdf_and_is_audited(env, store):
     decl = store.one(
         "SELECT id, receipt_number FROM declaration WHERE esat_id = ? ORDER BY id LIMIT 1", [DEMO_ESAT_ID]
     )
-    data = declarations.receipt_pdf(store, env, demo, decl["id"])
+    data = justificatifs.receipt_pdf(store, env, demo, decl["id"])
     assert data.startswith(b"%PDF")
     rows = audit_rows(store, "pdf_downloaded")
     assert [(r["account_id"], r["object_ref"]) for r in rows] == [(1, decl["receipt_number"])]

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from data.store import Store
 from rules import engine
-from services import declarations, partner, timeline
+from services import declarations, justificatifs, partner, timeline
 from services.config import Settings
 from tests.stores import known
 from tests.test_services import account
@@ -168,12 +168,12 @@ def test_a_later_change_of_rate_leaves_an_earlier_certificat_unchanged(env, stor
     me = account(store)
     form = declarations.forms()["certificat_emploi"]
     decl = file(store, env, worker, "certificat_emploi", certificat_payload(form), "cert")
-    before_pdf = pdf_text(declarations.receipt_pdf(store, env, me, decl.id))
+    before_pdf = pdf_text(justificatifs.receipt_pdf(store, env, me, decl.id))
     stored = store.scalar("SELECT derived FROM declaration WHERE id = ?", [decl.id])
     # A reduction dated in November, filed afterwards: the timeline as of 30/11 now says 50 %.
     file(store, env, worker, MODIF, change("15/11/2026", "100", "50"), "late-change")
     assert known(store, worker, date(2026, 11, 30), "rate_esat") == {"rate_esat": Decimal("50.00")}
-    after_pdf = pdf_text(declarations.receipt_pdf(store, env, me, decl.id))
+    after_pdf = pdf_text(justificatifs.receipt_pdf(store, env, me, decl.id))
     assert after_pdf == before_pdf
     assert store.scalar("SELECT derived FROM declaration WHERE id = ?", [decl.id]) == stored
     assert declarations.get(store, me, decl.id).derived == json.loads(stored)
@@ -200,7 +200,7 @@ def test_a_certificat_filed_before_derived_values_were_stored_reads_november_in_
     batch = handover.export_day(store, env, login_account(store, AGENT_LOGIN), env.today)
     line = next(json.loads(x) for x in batch.jsonl.splitlines() if json.loads(x)["declaration_id"] == decl.id)
     assert line["derived"] == expected
-    text = pdf_text(declarations.receipt_pdf(store, env, me, decl.id))
+    text = pdf_text(justificatifs.receipt_pdf(store, env, me, decl.id))
     assert all(value in text for value in expected.values())
 
 
@@ -224,9 +224,9 @@ def test_a_certificat_is_corrected_by_a_rectificatif_that_supersedes_it(env, sto
         {"id": first.id, "replaces_id": None, "superseded_by": second.id, "superseded": True},
         {"id": second.id, "replaces_id": first.id, "superseded_by": None, "superseded": False},
     ]
-    text = pdf_text(declarations.receipt_pdf(store, env, me, second.id))
+    text = pdf_text(justificatifs.receipt_pdf(store, env, me, second.id))
     assert "Rectificatif" in text and first.receipt_number in text
-    assert "Rectificatif" not in pdf_text(declarations.receipt_pdf(store, env, me, first.id))
+    assert "Rectificatif" not in pdf_text(justificatifs.receipt_pdf(store, env, me, first.id))
     # The certificat in force is the correction: a new plain filing points to it.
     with pytest.raises(declarations.AlreadyDeclared) as again:
         file(store, env, worker, "certificat_emploi", payload, "third")

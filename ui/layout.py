@@ -69,6 +69,7 @@ def access_denied(store: Store, state: Session) -> None:
     audit.log(store, account_id, "access_denied")
     log.warning("access denied account=%s", account_id)
     batch.abandon(state, store)  # drop the selection that led here, in the store too
+    state.table = None  # and the table of certificats, if it named that worker
     st.error(ACCESS_DENIED, icon=":material/block:")
 
 

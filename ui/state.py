@@ -19,11 +19,29 @@ from services import accounts, batches
 from services.accounts import Account
 from services.batches import Draft, Outcome
 
-__all__ = ["Draft", "Session", "reset", "session"]
+__all__ = ["Draft", "Session", "Table", "reset", "session"]
 
 T = TypeVar("T")
 
 _KEY = "espace_esat"
+
+
+@dataclass
+class Table:
+    """The certificats typed in a table or read from a file, filed together (pages/campagne.py)."""
+
+    workers: list[int]  # the table's rows (worker ids), in order
+    people: dict[int, Any]  # worker id → services.campaign.Candidate (every candidate of the ESAT)
+    raw: dict[int, dict[str, str]] = field(default_factory=dict)  # worker id → field id → typed text
+    lines: dict[int, int] = field(default_factory=dict)  # worker id → line of the uploaded file
+    step: str = "saisie"  # saisie → recap → fin
+    page: int = 0
+    only_errors: bool = False  # the table shows only the rows in error
+    generation: int = 0  # bumped when the values change outside the inputs (an upload)
+    checks: dict[int, Any] = field(default_factory=dict)  # worker id → services.campaign.RowCheck
+    upload: Any = None  # the last upload's report (services.spreadsheet.Upload)
+    batch_key: str | None = None  # chosen on the recap: every row's idempotency key derives from it
+    filed: list[Any] = field(default_factory=list)  # services.campaign.Filed, once filed
 
 
 @dataclass
@@ -59,6 +77,7 @@ class Session:
     import_checked: str | None = None  # SHA-256 of the worker file whose dry run passed
     review_drafts: dict[str, Draft] = field(default_factory=dict)  # reviewers: dry runs, per form
     review_reports: dict[str, Any] = field(default_factory=dict)  # reviewers: last dry-run report, per form
+    table: Table | None = None  # ESAT managers: the certificats of a table entry or an upload
 
     # -- selection ---------------------------------------------------------------------------
     @property
