@@ -12,6 +12,9 @@ French: "1 234,56"). Then times, through the real services:
 - a 620-line upload (every worker of the ESAT, with a Caf column, as a payroll export would be):
   ``spreadsheet.read`` (parse and match), ``campaign.check_rows`` and ``campaign.recap``, i.e. the
   server's work between "Lire le fichier" and the récapitulatif (target ≤ 2 s);
+- the page (pages/campagne.py in Streamlit's AppTest, DuckDB only): the rerun of "Vérifier et voir
+  le récapitulatif" with every row to file typed, i.e. the check and the drawing of the
+  récapitulatif (add the upload's ``spreadsheet.read`` for the file path);
 - ``campaign.check_rows`` of every candidate (median of ``--repeat`` runs), beside the naive way
   (``declarations.check`` row by row), and ``campaign.recap``;
 - the single-form path on ``--single`` workers: ``declarations.check`` (the Récapitulatif) then
@@ -56,6 +59,7 @@ from services.config import load_settings  # noqa: E402
 TODAY = date(2026, 12, 10)
 FILE_TARGET = {"duckdb": 30.0, "postgresql": 15.0}  # seconds for 620 certificats
 ESAT_WORKERS = 620
+PASSWORD = "Bench-Mot-de-passe-1"  # noqa: S105 - the scratch store's demo accounts
 
 
 def fresh_store(kind: str, tmp: Path, pg: str | None) -> str:
@@ -95,6 +99,7 @@ class Result:
     already: int
     upload_lines: int
     upload_s: list[float]  # read + check_rows + recap of the 620-line XLSX, each run
+    page: tuple[int, float] | None  # rows, seconds: the page's check and récapitulatif rerun
     check_s: list[float]  # wall time of each check_rows run
     check_cpu_s: list[float]
     naive_check_s: float  # declarations.check of each row, one after the other
@@ -138,6 +143,35 @@ def upload_file(store: Store, me: accounts.Account, rng: random.Random) -> tuple
     return out.getvalue(), len(workers)
 
 
+def page_recap_s(store: Store, me: accounts.Account, rng: random.Random) -> tuple[int, float]:
+    """Server time of the page's rerun that checks every row to file and draws the récapitulatif."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from tests.apptest import accept_cgu, button, login, start
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]  # as tests/apptest.py
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init  # type: ignore[method-assign]
+    at = start()
+    login(at, DEMO_ESAT_LOGIN, PASSWORD)
+    accept_cgu(at)
+    button(at, "Certificats d'emploi en tableau").click().run()
+    table = at.session_state["espace_esat"].table
+    table.workers = [w for w, c in table.people.items() if c.receipt_number is None]
+    for worker_id in table.workers:
+        table.raw[worker_id] = plausible(partner.get_worker(store, me, worker_id), rng)
+    at.run()
+    started = time.perf_counter()
+    button(at, "Vérifier et voir le récapitulatif").click().run()
+    elapsed = time.perf_counter() - started
+    assert at.session_state["espace_esat"].table.step == "recap", "the récapitulatif was not reached"
+    return len(table.workers), elapsed
+
+
 def run(url: str, tmp: Path, repeat: int, single: int) -> Result:
     os.environ.update(
         {
@@ -150,7 +184,7 @@ def run(url: str, tmp: Path, repeat: int, single: int) -> Result:
     os.environ.pop("ESAT_SMTP_HOST", None)
     settings = load_settings()
     store = Store(url)
-    seed_demo(store, today=TODAY, password="Bench-Mot-de-passe-1", secret=settings.secret)  # noqa: S106
+    seed_demo(store, today=TODAY, password=PASSWORD, secret=settings.secret)
     me = accounts.get(store, store.scalar("SELECT id FROM account WHERE login = ?", [DEMO_ESAT_LOGIN]))
     assert me is not None
     rng = random.Random(13)
@@ -168,6 +202,8 @@ def run(url: str, tmp: Path, repeat: int, single: int) -> Result:
         assert uploaded.refused is None and uploaded.rows, uploaded
         campaign.recap(campaign.check_rows(store, settings, me, uploaded.rows))
         upload_s.append(time.perf_counter() - started)
+
+    page = page_recap_s(store, me, random.Random(3)) if url.endswith(".duckdb") else None
 
     check_s, check_cpu_s = [], []
     for _ in range(repeat):
@@ -219,6 +255,7 @@ def run(url: str, tmp: Path, repeat: int, single: int) -> Result:
         already=summary.already,
         upload_lines=upload_lines,
         upload_s=upload_s,
+        page=page,
         check_s=check_s,
         check_cpu_s=check_cpu_s,
         naive_check_s=naive_check_s,
@@ -276,6 +313,11 @@ def main() -> None:
         f"| upload: read + check_rows + recap, median of {args.repeat} (max) | {r.upload_lines} lines "
         f"| {ms(upload)} ms ({ms(max(r.upload_s))}) | – | ≤ 2 s | {'met' if upload <= 2 else '**missed**'} |"
     )
+    if r.page is not None:
+        print(
+            f"| page: rerun of Vérifier → récapitulatif drawn | {r.page[0]} | {ms(r.page[1])} ms | – "
+            f"| ≤ 2 s with the upload's read | {'met' if r.page[1] + upload <= 2 else '**missed**'} |"
+        )
     print(
         f"| check_rows, median of {args.repeat} (max) | {r.candidates} | {ms(check)} ms ({ms(max(r.check_s))}) "
         f"| {ms(statistics.median(r.check_cpu_s))} ms | well under 1 s | {'met' if check < 1 else '**missed**'} |"
