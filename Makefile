@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: install run seed test test-duckdb test-postgresql lint format chromium postgresql replicas clean
+.PHONY: install run seed test test-duckdb test-postgresql lint format chromium axe postgresql replicas clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,22 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installation de chromium (Debian)…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core for the accessibility audit (tests/test_accessibility.py, docs/accessibility.md): the
+# pinned version from the npm registry (`npm pack` checks the registry's integrity hash), unpacked
+# once into .cache/axe/ (git-ignored); Playwright injects it into chromium.
+AXE_VERSION := 4.14.1
+AXE := .cache/axe/axe-core-$(AXE_VERSION)/axe.min.js
+
+axe: $(AXE)
+
+$(AXE):
+	@echo "Téléchargement d'axe-core $(AXE_VERSION) (registre npm)…"
+	rm -rf .cache/axe/axe-core-$(AXE_VERSION) && mkdir -p .cache/axe/axe-core-$(AXE_VERSION)
+	cd .cache/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf .cache/axe/axe-core-$(AXE_VERSION).tgz -C .cache/axe/axe-core-$(AXE_VERSION) \
+	  --strip-components=1 package/axe.min.js package/LICENSE
+	rm .cache/axe/axe-core-$(AXE_VERSION).tgz
 
 # Debian's PostgreSQL for the second pass of the suite (scripts/pg_server.py runs a throwaway
 # server of its own: no cluster is created or started by the package).
@@ -47,14 +63,14 @@ format: install
 	$(PY) -m ruff check --fix .
 
 # The whole suite twice: on DuckDB, then on a throwaway PostgreSQL server (ESAT_TEST_PG).
-test: install chromium postgresql lint
+test: install chromium axe postgresql lint
 	$(PY) -m pytest
 	$(PY) scripts/pg_server.py -- $(PY) -m pytest
 
-test-duckdb: install chromium
+test-duckdb: install chromium axe
 	$(PY) -m pytest
 
-test-postgresql: install chromium postgresql
+test-postgresql: install chromium axe postgresql
 	$(PY) scripts/pg_server.py -- $(PY) -m pytest
 
 # Outside `make test`: three replicas on PostgreSQL behind Debian's nginx, one killed (docs/scale-out.md).
@@ -65,4 +81,4 @@ replicas: install postgresql
 	$(PY) -m scripts.replicas_kill --concurrency 150
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .cache

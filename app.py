@@ -26,10 +26,6 @@ from services.clock import now_utc, today
 from ui import batch, layout, resources
 from ui.state import reset, session
 
-# A local favicon (ui/assets/favicon.png, as a data: URL read once per process): a :material/
-# icon would be fetched from a third-party font server (PRIV-07).
-st.set_page_config(page_title="Espace ESAT", page_icon=resources.favicon(), layout="wide")
-
 settings = resources.settings()
 store = resources.store()
 state = session()
@@ -165,6 +161,10 @@ page = st.navigation(
     list(pages.values()), position="top" if names in (AGENT_PAGES, ADMIN_PAGES) else "hidden"
 )
 state.enter(next(name for name, p in pages.items() if p is page))
+# The browser's title says where the user is: "Mes travailleurs – Espace ESAT" (RGAA 8.6).
+# A local favicon (ui/assets/favicon.png, as a data: URL read once per process): a :material/
+# icon would be fetched from a third-party font server (PRIV-07).
+st.set_page_config(page_title=layout.page_title(page.title), page_icon=resources.favicon(), layout="wide")
 try:
     try:
         layout.sidebar(state, store, password_page="mot_de_passe" in names and len(names) > 1)

@@ -1,9 +1,10 @@
-"""French display formats: dates JJ/MM/AAAA, amounts ``1 234,56 €``, rates ``62,5 %``."""
+"""French display formats: dates JJ/MM/AAAA, amounts ``1 234,56 €``, rates ``62,5 %``, and the
+figures of dashboards: counts ``1 234``, decimals ``3,8``, shares ``12,5 %``."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 NBSP = "\u00a0"
@@ -27,8 +28,38 @@ def rate(value: Decimal) -> str:
     return number(value) + NBSP + "%"
 
 
+def integer(value: int) -> str:
+    """A count: ``1234`` → ``1 234`` (no-break space between thousands)."""
+    return f"{int(value):,}".replace(",", NBSP)
+
+
+def decimal(value: float | Decimal, places: int = 1) -> str:
+    """A figure with ``places`` decimals, rounded half up, thousands grouped:
+    ``1234.56`` → ``1 234,6``; ``3.75`` → ``3,8``; ``4`` → ``4,0``."""
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if not rounded:
+        rounded = abs(rounded)  # -0.04 is printed 0,0, not -0,0
+    return f"{rounded:,f}".replace(",", NBSP).replace(".", ",")
+
+
+def percent(share: float | Decimal, places: int = 1) -> str:
+    """A share of a whole as a percentage: ``0.125`` → ``12,5 %``; ``places=0``: ``0.625`` → ``63 %``."""
+    return decimal(Decimal(str(share)) * 100, places) + NBSP + "%"
+
+
 def day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
+
+
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+def month(value: date) -> str:
+    """A month in words, as a screen reader says it well: ``date(2026, 11, 1)`` → ``novembre 2026``."""
+    return f"{MONTHS[value.month - 1]} {value.year}"
 
 
 def timestamp(value: datetime) -> str:

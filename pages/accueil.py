@@ -27,7 +27,7 @@ if state.busy:
         if st.button("Reprendre la saisie", type="primary", icon=":material/play_arrow:"):
             st.switch_page(batch.resume_page(state))
 with st.container(border=True):
-    st.subheader(home.name)
+    st.header(home.name)
     st.write(home.address)
     st.caption(f"{home.legal_name} — SIRET {home.siret}")
 

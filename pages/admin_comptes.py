@@ -46,7 +46,7 @@ st.dataframe(
     width="stretch",
 )
 
-st.subheader("Créer un compte")
+st.header("Créer un compte")
 partners = {p.id: p.legal_name for p in registry.list_partners(store, admin, today(settings)) if p.active}
 with st.form("account_new", border=True, clear_on_submit=False):
     email = st.text_input("Adresse e-mail (identifiant)", max_chars=254, key="acc_email")
@@ -90,7 +90,7 @@ if created:
         state.flash, state.field_errors = str(exc), {}
     st.rerun()
 
-st.subheader("Activer ou désactiver un compte")
+st.header("Activer ou désactiver un compte")
 others = {r.id: f"{r.login} — {'actif' if r.active else 'désactivé'}" for r in rows if r.id != admin.id}
 if others:
     target = st.selectbox("Compte", options=list(others), format_func=others.get, key="acc_target")

@@ -80,7 +80,7 @@ if (choice or None) != state.admin_esat:
     st.rerun()
 key = f"p{state.admin_esat or 0}"  # the widgets of each partner keep their own values
 
-st.subheader(f"Modifier : {literal(partner.legal_name)}" if partner else "Nouveau partenaire")
+st.header(f"Modifier : {literal(partner.legal_name)}" if partner else "Nouveau partenaire")
 with st.form(f"partner_{key}", border=True):
     legal_name = st.text_input("Raison sociale", value=partner.legal_name if partner else "", max_chars=200)
     field_error(errors, "legal_name")
@@ -159,7 +159,7 @@ elif st.button("Réactiver ce partenaire", icon=":material/restart_alt:"):
     state.flash = "Le partenaire est réactivé."
     st.rerun()
 
-st.subheader("Documents contractuels")
+st.header("Documents contractuels")
 st.write(
     "L'accès au service ESAT demande, le jour même, une convention d'accès à Mon Compte Partenaire, "
     "un contrat de services et un bulletin d'adhésion au service ESAT en cours de validité."

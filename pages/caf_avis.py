@@ -20,10 +20,10 @@ if avis.empty:
 average, count = st.columns(2)
 average.metric("Note moyenne", f"{avis['note'].mean():.1f} / 5".replace(".", ","))
 count.metric("Avis reçus", f"{len(avis):,}".replace(",", " "))
-st.subheader("Tendance")
+st.header("Tendance")
 st.altair_chart(charts.rating_trend(backoffice.feedback_trend(store, agent)), width="stretch")
 
-st.subheader("Commentaires")
+st.header("Commentaires")
 comments = avis[avis["commentaire"].notna()][["date", "note", "commentaire"]]
 st.dataframe(
     comments,

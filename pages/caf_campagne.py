@@ -40,7 +40,7 @@ late.metric(
     help="Part des certificats reçus",
 )
 
-st.subheader("Réception par semaine")
+st.header("Réception par semaine")
 weekly = backoffice.campaign_by_week(store, agent, campaign)
 if weekly.empty:
     st.info("Aucun certificat reçu pour cette campagne.", icon=":material/info:")
@@ -48,7 +48,7 @@ else:
     st.altair_chart(charts.weekly_progress(weekly, backoffice.milestone(campaign)), width="stretch")
     st.caption("Barres : certificats reçus chaque semaine. Ligne : total reçu. Trait rouge : le 15 janvier.")
 
-st.subheader("Par ESAT")
+st.header("Par ESAT")
 by_esat = backoffice.campaign_by_esat(store, agent, campaign)
 by_esat["share"] = (by_esat["share"] * 100).round(1)
 st.dataframe(
@@ -81,7 +81,7 @@ export_buttons(
     key="by_esat",
 )
 
-st.subheader("Travailleurs sans certificat")
+st.header("Travailleurs sans certificat")
 missing_workers = backoffice.undeclared_workers(store, agent, campaign)
 st.caption(f"{len(missing_workers)} travailleurs : la liste à transmettre aux ESAT pour les relancer.")
 st.dataframe(
@@ -100,7 +100,7 @@ export_buttons(
     missing_workers, f"campagne-{campaign}-travailleurs-sans-certificat", store, agent, key="missing"
 )
 
-st.subheader("Relances")
+st.header("Relances")
 now = today(settings)
 planned = reminders.milestones(campaign)
 deadline = backoffice.milestone(campaign)

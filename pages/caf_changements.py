@@ -25,7 +25,7 @@ if by_month.empty:
     st.info("Aucun changement de situation reçu sur la période.", icon=":material/info:")
     st.stop()
 
-st.subheader("Par type et par mois")
+st.header("Par type et par mois")
 st.altair_chart(charts.monthly_by_type(by_month), width="stretch")
 totals = (
     by_month.groupby("type", as_index=False)["declarations"]
@@ -37,18 +37,18 @@ export_buttons(totals, "changements-par-type", store, agent, key="types")
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Départs par motif")
+    st.header("Départs par motif")
     motifs = backoffice.departures_by_motif(store, agent, since)
     if motifs.empty:
         st.write("Aucun départ sur la période.")
     else:
         st.altair_chart(charts.bars(motifs, "motif", "departures", "Motif", "Départs"), width="stretch")
 with right:
-    st.subheader("Doubles activités")
+    st.header("Doubles activités")
     double = backoffice.double_activity_counts(store, agent, since)
     st.altair_chart(charts.started_ended(double), width="stretch")
 
-st.subheader("Variations du taux d'activité en ESAT")
+st.header("Variations du taux d'activité en ESAT")
 changes = backoffice.rate_changes(store, agent, since)
 if changes.empty:
     st.write("Aucune variation de taux sur la période.")

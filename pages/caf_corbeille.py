@@ -99,7 +99,7 @@ if declaration_id is not None:
     info = backoffice.detail(store, agent, declaration_id)
     decl = declarations.get(store, agent, declaration_id)
     form = declarations.form_of(decl)
-    st.subheader(f"{titles[decl.form_id]} — n° {info.receipt_number}")
+    st.header(f"{titles[decl.form_id]} — n° {info.receipt_number}")
     st.write(
         f"{literal(info.worker)} (n° allocataire {info.allocataire}, {info.person_role.lower()}) — "
         f"{literal(info.esat)} — reçue le {info.received_at:%d/%m/%Y à %H:%M}"
@@ -145,7 +145,7 @@ if declaration_id is not None:
         state.flash = f"La déclaration n° {info.receipt_number} est marquée comme traitée."
         st.rerun()
 
-st.subheader("Délais de traitement")
+st.header("Délais de traitement")
 delays = backoffice.processing_delays(store, agent)
 for column in ("median_hours", "p90_hours"):
     delays[column] = delays[column].map(

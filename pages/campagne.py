@@ -99,7 +99,7 @@ if notice:
 
 # -- Saisie ------------------------------------------------------------------------------------
 if table.step == "saisie":
-    st.subheader("Déposer un fichier")
+    st.header("Déposer un fichier")
     st.write(
         "Téléchargez le modèle pré-rempli avec vos travailleurs, complétez les montants bruts de "
         "novembre (ou collez-les depuis votre logiciel de paie), puis déposez-le. Un fichier CSV "
@@ -170,7 +170,7 @@ if table.step == "saisie":
                 hide_index=True,
             )
 
-    st.subheader("Saisir dans le tableau")
+    st.header("Saisir dans le tableau")
     in_error = [w for w in table.workers if w in table.checks and table.checks[w].status == campaign.ERREUR]
     shown = in_error if table.only_errors and in_error else table.workers
     if in_error:
@@ -256,7 +256,7 @@ if table.step == "saisie":
 elif table.step == "recap":
     table.batch_key = table.batch_key or batches.new_id()  # every row's idempotency key derives from it
     summary = campaign.recap(list(table.checks.values()))
-    st.subheader("Vérifiez vos certificats")
+    st.header("Vérifiez vos certificats")
     counts = st.columns(3)
     counts[0].metric("Certificats à transmettre", len(summary.rows))
     counts[1].metric("Avec un avertissement", summary.with_warnings)

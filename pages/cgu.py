@@ -38,7 +38,7 @@ st.write("Avant d'accéder à l'Espace ESAT, lisez et acceptez les conditions su
 agreed = []
 for text in texts:
     with st.container(border=True):
-        st.subheader(f"{text.title} (version {text.version})")
+        st.header(f"{text.title} (version {text.version})")
         with st.container(height=240):
             st.markdown(text.body)  # published by the Caf, not user data
         agreed.append(

@@ -21,7 +21,7 @@ if notice:
     st.info(notice, icon=":material/info:")
 
 with st.form("login", border=True):
-    st.subheader("Connexion")
+    st.header("Connexion")
     login = st.text_input("Identifiant", placeholder="adresse e-mail", max_chars=254, key="login_id")
     password = st.text_input("Mot de passe", type="password", max_chars=1024, key="login_pw")
     submitted = st.form_submit_button("Se connecter", type="primary")

@@ -126,7 +126,7 @@ elif draft.step == "recap":
         wizard.remember_report(draft, report)
         draft.step = "saisie"
         st.rerun()
-    st.subheader("Vérifiez votre déclaration")
+    st.header("Vérifiez votre déclaration")
     if correction:
         st.info(
             f"Cette déclaration est un rectificatif du justificatif n° {draft.replaces_number}. Une fois "

@@ -69,7 +69,7 @@ def correction_refusals(item: partner.HistoryItem) -> list[str]:
     return refused
 
 
-st.subheader("Justificatifs des deux dernières années")
+st.header("Justificatifs des deux dernières années")
 history = state.remember(("history", worker_id), lambda: partner.history(store, account, worker_id, on))
 if not history:
     st.info(

@@ -56,16 +56,16 @@ with schema_tab:
     st.graphviz_chart(review.form_dot(form))
 
 with rules_tab:
-    st.subheader("Champs")
+    st.header("Champs")
     st.table(review.field_rows(form))
-    st.subheader("Contrôles")
+    st.header("Contrôles")
     st.table(review.check_rows(form, on))
     if form.guards:
-        st.subheader("Conditions sur ce que la Caf connaît du travailleur")
+        st.header("Conditions sur ce que la Caf connaît du travailleur")
         for g in form.guards:
             st.write("- " + review.guard_sentence(g.guard))
     if form.effects:
-        st.subheader("Effets sur ce que la Caf connaît du travailleur")
+        st.header("Effets sur ce que la Caf connaît du travailleur")
         for e in form.effects:
             st.write("- " + review.effect_sentence(e, form))
 
@@ -129,7 +129,7 @@ with versions_tab:
         new = new_col.selectbox("Comparer avec", [v for v in published if v > old], key=f"v_new_{form.id}")
         changes = review.diff(load_version(form.id, old), load_version(form.id, new))
         for title, items in changes.items():
-            st.subheader(title.capitalize())
+            st.header(title.capitalize())
             for item in items or ["Aucun"]:
                 st.write("- " + item)
 

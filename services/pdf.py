@@ -20,6 +20,11 @@ scripts.bench_pdf``), each drawing exactly what fpdf2's own calls drew:
 - widths are summed from the font metrics (``_width``) and texts too long for their cell are
   cut into lines by ``_wrap``, fpdf2's word wrapping in linear time (fpdf2's is quadratic).
 
+For screen readers: the document's language is fr-FR, the viewer shows its title, and it is
+drawn in reading order (headings, each label before its value, the footer last). It is not
+tagged, because fpdf2 has no public API for a structure tree. The accessible version is the HTML
+twin (docs/accessibility-outputs.md).
+
 User text is never read as markup (no markdown, no HTML): ``clean`` drops control and format
 characters, prints any character the fonts lack as ``?`` and cuts absurdly long texts with ``…``.
 
@@ -52,7 +57,7 @@ from typing import Any
 
 from fontTools import subset as ftsubset
 from fontTools.ttLib import TTFont
-from fpdf import FPDF
+from fpdf import FPDF, ViewerPreferences
 from fpdf.errors import FPDFException
 from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR
@@ -356,7 +361,9 @@ def _document(kind: type[_ReceiptPDF] = _ReceiptPDF) -> _ReceiptPDF:
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.alias_nb_pages(_PAGES_ALIAS)
     pdf.set_creator("Espace ESAT")
-    pdf.set_lang("fr-FR")
+    pdf.set_lang("fr-FR")  # the catalog's /Lang: screen readers speak the text in French
+    # The viewer's window shows the document's title (set by the caller), not the file name.
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     return pdf
 
 

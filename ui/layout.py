@@ -23,6 +23,12 @@ GENERIC_ERROR = (
 
 
 ACCESS_DENIED = "Cette information n'existe pas ou ne relève pas de votre périmètre."
+SERVICE = "Espace ESAT"
+
+
+def page_title(screen: str) -> str:
+    """The browser's title of a screen: "<screen> – Espace ESAT" (RGAA 8.6)."""
+    return f"{screen} – {SERVICE}"
 
 
 def banners(settings: Settings) -> None:
@@ -41,7 +47,8 @@ def sidebar(state: Session, store: Store, password_page: bool = False) -> None:
     # Drawn on every run of every page: one element per block of text (each element is one more
     # message per rerun, docs/benchmarks.md P1). The account's name and email are shown literally.
     with st.sidebar:
-        st.markdown("### Mon Compte Partenaire\n:small[:gray[Espace ESAT — Caf]]")
+        # The service's name, not a heading: each screen has one h1, its own title (RGAA 9.1).
+        st.markdown("**Mon Compte Partenaire**  \n:small[:gray[Espace ESAT — Caf]]")
         if state.account is None:
             return
         st.markdown(f"{literal(state.account.display_name)}  \n:small[:gray[{literal(state.account.email)}]]")
@@ -80,8 +87,9 @@ def field_error(errors: dict[str, str], field_id: str) -> None:
 
 
 def step_bar(current: int) -> None:
-    """Fil d'Ariane of the wizard: Saisie → Récapitulatif → Fin."""
+    """Fil d'Ariane of the wizard: Saisie → Récapitulatif → Fin; the browser's title names the step."""
     steps = ["Saisie", "Récapitulatif", "Fin"]
+    st.set_page_config(page_title=page_title(f"Déclaration, étape {current} sur 3 : {steps[current - 1]}"))
     parts = []
     for i, name in enumerate(steps, start=1):
         text = f"{i}. {name}"

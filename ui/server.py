@@ -18,6 +18,11 @@ Fixes applied before the server starts (measured in docs/benchmarks.md):
   algorithm holds each small message that follows a larger one (the end of a rerun) until the
   browser's delayed ACK: about 40 ms added to every rerun. We re-declare the same listening file
   descriptor as IPPROTO_TCP, so asyncio's own code sets TCP_NODELAY on each connection it accepts.
+- ``<html lang="fr">``. Streamlit's page shell (its ``index.html``) says ``lang="en"`` whatever
+  the app's language, and no option changes it (streamlit/streamlit#15726): screen readers would
+  read every French word with English rules (WCAG 3.1.1, RGAA 8.3). The static files' handler
+  is wrapped so the HTML it sends says ``lang="fr"`` (same length: nothing else of the answer
+  changes); tests/test_accessibility.py checks it on every screen (docs/accessibility.md).
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from streamlit import config
 from streamlit.logger import get_logger
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
-from streamlit.web.server.starlette import starlette_server
+from streamlit.web.server.starlette import starlette_server, starlette_static_routes
 
 from data.store import Store, open_or_exit
 from services.config import load_settings
@@ -78,10 +84,61 @@ def enable_tcp_nodelay() -> None:
     starlette_server._bind_socket = bind_socket
 
 
+ENGLISH_SHELL, FRENCH_SHELL = b'<html lang="en">', b'<html lang="fr">'  # same length (Content-Length)
+
+
+class FrenchShell:
+    """ASGI wrapper of Streamlit's static files: an HTML answer says ``lang="fr"``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # No zero-copy file sending: the body must go through send_french.
+        scope = {
+            **scope,
+            "extensions": {
+                k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"
+            },
+        }
+        html = False
+
+        async def send_french(message: dict[str, Any]) -> None:
+            nonlocal html
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                html = headers.get(b"content-type", b"").startswith(b"text/html")
+            elif message["type"] == "http.response.body" and html:
+                message = {
+                    **message,
+                    "body": message.get("body", b"").replace(ENGLISH_SHELL, FRENCH_SHELL, 1),
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_french)
+
+
+def french_page_shell() -> None:
+    """Wrap Streamlit's static files handler (idempotent); fails loudly if Streamlit renamed it."""
+    original: Callable[..., Any] = starlette_static_routes.create_streamlit_static_handler
+    if getattr(original, "french", False):
+        return
+
+    def handler(*args: Any, **kwargs: Any) -> FrenchShell:
+        return FrenchShell(original(*args, **kwargs))
+
+    handler.french = True  # type: ignore[attr-defined]
+    starlette_static_routes.create_streamlit_static_handler = handler
+
+
 def serve(script: Path | str, argv: Sequence[str]) -> None:
     """Serve ``script`` with the fixes above (``bench/serve.py`` uses it for the baselines)."""
     disable_legacy_pages()
     enable_tcp_nodelay()
+    french_page_shell()
     sys.argv = ["streamlit", "run", str(script), *DEFAULT_OPTIONS, *argv]
     cli.main()
 
