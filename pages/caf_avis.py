@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from forms import fmt
 from services import backoffice
 from ui import charts, resources
 from ui.export import export_buttons
@@ -18,10 +19,11 @@ if avis.empty:
     st.stop()
 
 average, count = st.columns(2)
-average.metric("Note moyenne", f"{avis['note'].mean():.1f} / 5".replace(".", ","))
-count.metric("Avis reçus", f"{len(avis):,}".replace(",", " "))
+average.metric("Note moyenne", f"{fmt.decimal(avis['note'].mean())} / 5")
+count.metric("Avis reçus", fmt.integer(len(avis)))
 st.header("Tendance")
-st.altair_chart(charts.rating_trend(backoffice.feedback_trend(store, agent)), width="stretch")
+trend = backoffice.feedback_trend(store, agent)
+charts.show(charts.rating_trend(trend), charts.rating_trend_table(trend), "Tendance des avis")
 
 st.header("Commentaires")
 comments = avis[avis["commentaire"].notna()][["date", "note", "commentaire"]]

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from forms import fmt
 from services import backoffice, reminders
 from services.clock import today
 from ui import charts, resources
@@ -27,16 +28,21 @@ totals = backoffice.campaign_totals(store, agent, campaign)
 known, received, missing, late = st.columns(4)
 known.metric(
     "Certificats attendus",
-    f"{totals.expected:,}".replace(",", " "),
+    fmt.integer(totals.expected),
     help=f"Travailleurs présents dans l'ESAT au moins un jour de novembre {campaign}",
 )
 received.metric(
-    "Certificats reçus", f"{totals.received:,}".replace(",", " "), f"{totals.share:.0%}".replace("%", " %")
+    "Certificats reçus",
+    fmt.integer(totals.received),
+    fmt.percent(totals.share, 0),
+    delta_color="off",
+    delta_arrow="off",
+    help="La part des certificats attendus",
 )
-missing.metric("Restant à recevoir", f"{totals.missing:,}".replace(",", " "))
+missing.metric("Restant à recevoir", fmt.integer(totals.missing))
 late.metric(
     "Reçus après le 15 janvier",
-    f"{totals.late_share:.0%}".replace("%", " %"),
+    fmt.percent(totals.late_share, 0),
     help="Part des certificats reçus",
 )
 
@@ -45,23 +51,31 @@ weekly = backoffice.campaign_by_week(store, agent, campaign)
 if weekly.empty:
     st.info("Aucun certificat reçu pour cette campagne.", icon=":material/info:")
 else:
-    st.altair_chart(charts.weekly_progress(weekly, backoffice.milestone(campaign)), width="stretch")
     st.caption("Barres : certificats reçus chaque semaine. Ligne : total reçu. Trait rouge : le 15 janvier.")
+    charts.show(
+        charts.weekly_progress(weekly, backoffice.milestone(campaign)),
+        charts.weekly_progress_table(weekly),
+        "Réception par semaine",
+    )
 
 st.header("Par ESAT")
 by_esat = backoffice.campaign_by_esat(store, agent, campaign)
 by_esat["share"] = (by_esat["share"] * 100).round(1)
 st.dataframe(
-    by_esat.drop(columns=["esat_id"]),
+    by_esat.drop(columns=["esat_id"]).style.format(
+        fmt.integer, subset=["expected", "received", "late", "missing"]
+    ),
     hide_index=True,
     width="stretch",
     column_config={
         "esat": "ESAT",
-        "expected": st.column_config.NumberColumn("Attendus", format="%d"),
-        "received": st.column_config.NumberColumn("Reçus", format="%d"),
-        "late": st.column_config.NumberColumn("Dont après le 15/01", format="%d"),
-        "missing": st.column_config.NumberColumn("Manquants", format="%d"),
-        "share": st.column_config.ProgressColumn("Part reçue", format="%.0f %%", min_value=0, max_value=100),
+        "expected": "Attendus",
+        "received": "Reçus",
+        "late": "Dont après le 15/01",
+        "missing": "Manquants",
+        "share": st.column_config.ProgressColumn(
+            "Part reçue", format="%.0f\u00a0%%", min_value=0, max_value=100
+        ),
     },
 )
 export_buttons(
@@ -83,7 +97,9 @@ export_buttons(
 
 st.header("Travailleurs sans certificat")
 missing_workers = backoffice.undeclared_workers(store, agent, campaign)
-st.caption(f"{len(missing_workers)} travailleurs : la liste à transmettre aux ESAT pour les relancer.")
+st.caption(
+    f"{fmt.integer(len(missing_workers))} travailleurs : la liste à transmettre aux ESAT pour les relancer."
+)
 st.dataframe(
     missing_workers,
     hide_index=True,
@@ -157,8 +173,9 @@ else:
 
 history = reminders.sent(store, agent, campaign)
 if not history.empty:
+    counts = ["manquants_relance", "deposes_depuis", "manquants_maintenant"]
     st.dataframe(
-        history,
+        history.style.format(fmt.integer, subset=counts),
         hide_index=True,
         width="stretch",
         column_config={
@@ -166,9 +183,9 @@ if not history.empty:
             "relance": "Étape",
             "relancee_le": "Relancé le",
             "envoi": "Envoi",
-            "manquants_relance": st.column_config.NumberColumn("Manquants à la relance", format="%d"),
-            "deposes_depuis": st.column_config.NumberColumn("Déposés depuis", format="%d"),
-            "manquants_maintenant": st.column_config.NumberColumn("Manquants aujourd'hui", format="%d"),
+            "manquants_relance": "Manquants à la relance",
+            "deposes_depuis": "Déposés depuis",
+            "manquants_maintenant": "Manquants aujourd'hui",
         },
     )
 elif planned:

@@ -4,6 +4,7 @@ from datetime import date
 
 import streamlit as st
 
+from forms import fmt
 from services import backoffice
 from services.clock import today
 from ui import charts, resources
@@ -26,13 +27,13 @@ if by_month.empty:
     st.stop()
 
 st.header("Par type et par mois")
-st.altair_chart(charts.monthly_by_type(by_month), width="stretch")
+charts.show(charts.monthly_by_type(by_month), charts.monthly_by_type_table(by_month), "Par type et par mois")
 totals = (
     by_month.groupby("type", as_index=False)["declarations"]
     .sum()
     .rename(columns={"type": "Type", "declarations": "Déclarations"})
 )
-st.dataframe(totals, hide_index=True)
+st.dataframe(totals.style.format(fmt.integer, subset=["Déclarations"]), hide_index=True)
 export_buttons(totals, "changements-par-type", store, agent, key="types")
 
 left, right = st.columns(2)
@@ -42,15 +43,20 @@ with left:
     if motifs.empty:
         st.write("Aucun départ sur la période.")
     else:
-        st.altair_chart(charts.bars(motifs, "motif", "departures", "Motif", "Départs"), width="stretch")
+        args = (motifs, "motif", "departures", "Motif", "Départs")
+        charts.show(charts.bars(*args), charts.bars_table(*args), "Départs par motif")
 with right:
     st.header("Doubles activités")
     double = backoffice.double_activity_counts(store, agent, since)
-    st.altair_chart(charts.started_ended(double), width="stretch")
+    charts.show(charts.started_ended(double), charts.started_ended_table(double), "Doubles activités")
 
 st.header("Variations du taux d'activité en ESAT")
 changes = backoffice.rate_changes(store, agent, since)
 if changes.empty:
     st.write("Aucune variation de taux sur la période.")
 else:
-    st.altair_chart(charts.rate_changes(changes), width="stretch")
+    charts.show(
+        charts.rate_changes(changes),
+        charts.rate_changes_table(changes),
+        "Variations du taux d'activité en ESAT",
+    )

@@ -4,6 +4,7 @@ from datetime import date
 
 import streamlit as st
 
+from forms import fmt
 from services import backoffice, declarations, justificatifs
 from ui import resources, wizard
 from ui.export import export_buttons
@@ -42,7 +43,7 @@ with st.form("inbox_filter", border=True):
 chosen = backoffice.InboxFilter(form_id or None, esat_id or None, start, end, status or None)
 page = state.inbox_page
 rows, total = backoffice.inbox(store, agent, chosen, limit=PAGE, offset=page * PAGE)
-st.caption(f"{total} déclarations — page {page + 1} sur {max(1, -(-total // PAGE))}")
+st.caption(f"{fmt.integer(total)} déclarations — page {page + 1} sur {max(1, -(-total // PAGE))}")
 
 table = rows[
     [
@@ -148,16 +149,16 @@ if declaration_id is not None:
 st.header("Délais de traitement")
 delays = backoffice.processing_delays(store, agent)
 for column in ("median_hours", "p90_hours"):
-    delays[column] = delays[column].map(
-        lambda h: "—" if h is None or h != h else f"{h:.1f} h".replace(".", ",")
-    )
+    delays[column] = delays[column].map(lambda h: "—" if h is None or h != h else f"{fmt.decimal(h)}\u00a0h")
 st.dataframe(
-    delays[["type", "processed", "waiting", "median_hours", "p90_hours"]],
+    delays[["type", "processed", "waiting", "median_hours", "p90_hours"]].style.format(
+        fmt.integer, subset=["processed", "waiting"]
+    ),
     hide_index=True,
     column_config={
         "type": "Type",
-        "processed": st.column_config.NumberColumn("Traitées", format="%d"),
-        "waiting": st.column_config.NumberColumn("En attente", format="%d"),
+        "processed": "Traitées",
+        "waiting": "En attente",
         "median_hours": "Délai médian",
         "p90_hours": "9 sur 10 traitées en moins de",
     },

@@ -8,6 +8,7 @@ from datetime import date
 
 import streamlit as st
 
+from forms import fmt
 from services import handover
 from services.clock import today
 from ui import resources
@@ -36,7 +37,7 @@ if prepared:
 batch = state.screen_memo.get("batch")
 if batch is not None:
     st.success(
-        f"Lot n° {batch.id} du {batch.day:%d/%m/%Y} : {batch.declarations} déclaration(s).",
+        f"Lot n° {batch.id} du {batch.day:%d/%m/%Y} : {fmt.integer(batch.declarations)} déclaration(s).",
         icon=":material/check_circle:",
     )
     files = zip(
