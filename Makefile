@@ -22,13 +22,17 @@ chromium:
 
 # axe-core for the accessibility audit (tests/test_accessibility.py, docs/accessibility.md): the
 # pinned version from the npm registry (`npm pack` checks the registry's integrity hash), unpacked
-# once into .cache/axe/ (git-ignored); Playwright injects it into chromium.
+# once into .cache/axe/ (git-ignored); Playwright injects it into chromium. Debian's npm is
+# installed when missing, like chromium.
 AXE_VERSION := 4.14.1
 AXE := .cache/axe/axe-core-$(AXE_VERSION)/axe.min.js
 
 axe: $(AXE)
 
 $(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installation de npm (Debian)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	@echo "Téléchargement d'axe-core $(AXE_VERSION) (registre npm)…"
 	rm -rf .cache/axe/axe-core-$(AXE_VERSION) && mkdir -p .cache/axe/axe-core-$(AXE_VERSION)
 	cd .cache/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
