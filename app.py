@@ -12,6 +12,8 @@ Who sees what:
 - a reviewer: the review of the forms;
 - a Caf administrator: partners and contracts, accounts, the worker file.
 Every logged-in account can change its password ("Mon mot de passe").
+Everyone, logged in or not, reaches the pages of the footer: the accessibility statement, the
+mentions légales and the données personnelles (hidden from the top navigation).
 """
 
 from __future__ import annotations
@@ -117,7 +119,21 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
         "pages/admin_travailleurs.py",
         {"title": "Fichier des travailleurs", "url_path": "fichier-travailleurs", "icon": ":material/badge:"},
     ),
+    # The footer's pages (ui/layout.footer): public, never listed in the top navigation.
+    "accessibilite": (
+        "pages/accessibilite.py",
+        {"title": "Accessibilité", "url_path": "accessibilite", "visibility": "hidden"},
+    ),
+    "mentions_legales": (
+        "pages/mentions_legales.py",
+        {"title": "Mentions légales", "url_path": "mentions-legales", "visibility": "hidden"},
+    ),
+    "donnees_personnelles": (
+        "pages/donnees_personnelles.py",
+        {"title": "Données personnelles", "url_path": "donnees-personnelles", "visibility": "hidden"},
+    ),
 }
+FOOTER_PAGES = ["accessibilite", "mentions_legales", "donnees_personnelles"]
 AGENT_PAGES = [
     "campagne",
     "changements",
@@ -150,7 +166,8 @@ def allowed_pages() -> list[str]:
     return ["revue", "mot_de_passe"]
 
 
-names = allowed_pages()
+role_pages = allowed_pages()
+names = role_pages + FOOTER_PAGES
 if "travailleurs" in names:  # an ESAT manager: the batch an earlier session left (once per login)
     batch.restore(state, store)
 pages = {}  # the run's own copies of the pages (resources.page)
@@ -158,21 +175,30 @@ for name in names:
     source, options = PAGES[name]
     pages[name] = resources.page(source, **options)
 page = st.navigation(
-    list(pages.values()), position="top" if names in (AGENT_PAGES, ADMIN_PAGES) else "hidden"
+    list(pages.values()), position="top" if role_pages in (AGENT_PAGES, ADMIN_PAGES) else "hidden"
 )
-state.enter(next(name for name, p in pages.items() if p is page))
+screen = next(name for name, p in pages.items() if p is page)
+state.enter(screen)
 # The browser's title says where the user is: "Mes travailleurs – Espace ESAT" (RGAA 8.6).
 # A local favicon (ui/assets/favicon.png, as a data: URL read once per process): a :material/
 # icon would be fetched from a third-party font server (PRIV-07).
 st.set_page_config(page_title=layout.page_title(page.title), page_icon=resources.favicon(), layout="wide")
-try:
+# The screen goes in a container drawn above the footer, so the footer is there on every screen,
+# even one whose script stops early (st.stop) or fails.
+body = st.container()
+layout.footer()
+with body:
     try:
-        layout.sidebar(state, store, password_page="mot_de_passe" in names and len(names) > 1)
-        layout.banners(settings)
-        page.run()
-    finally:  # also after a switch, a rerun or a logout: what this run changed in the batch is saved
-        batch.save(state, store, settings)
-except partner.NotAllowed:  # a forged selection or id: refused and audited (AUTHZ-03)
-    layout.access_denied(store, state)
-except Exception as exc:  # st.rerun/st.switch_page are BaseException and pass through
-    layout.technical_error(exc)
+        try:
+            layout.sidebar(state, store, password_page="mot_de_passe" in role_pages and len(role_pages) > 1)
+            layout.banners(settings)
+            if screen in FOOTER_PAGES:  # the way back to the session's first screen
+                home = pages[role_pages[0]]
+                st.page_link(home, label=f"Retour à la page « {home.title} »", icon=":material/arrow_back:")
+            page.run()
+        finally:  # also after a switch, a rerun or a logout: what this run changed in the batch is saved
+            batch.save(state, store, settings)
+    except partner.NotAllowed:  # a forged selection or id: refused and audited (AUTHZ-03)
+        layout.access_denied(store, state)
+    except Exception as exc:  # st.rerun/st.switch_page are BaseException and pass through
+        layout.technical_error(exc)

@@ -87,7 +87,9 @@ grid = st.columns(COLUMNS)
 for i, worker in enumerate(workers):
     chosen = worker.id in state.selected
     grid[i % COLUMNS].button(
-        literal(f"{worker.full_name} — {worker.allocataire}"),
+        # The state is in the name too, not in the colour alone (RGAA 3.1): the icon is hidden
+        # from screen readers, the text is read.
+        literal(f"{worker.full_name} — {worker.allocataire}" + (" (sélectionné)" if chosen else "")),
         key=f"tile_{worker.id}",
         type="primary" if chosen else "secondary",
         icon=":material/check_box:" if chosen else ":material/check_box_outline_blank:",
@@ -95,7 +97,7 @@ for i, worker in enumerate(workers):
         args=(worker.id,),
         width="stretch",
         disabled=state.busy,
-        help="Sélectionné" if chosen else "Cliquez pour sélectionner",
+        help="Cliquez pour retirer de la sélection" if chosen else "Cliquez pour sélectionner",
     )
 
 pages = max(1, -(-total // PAGE_SIZE))

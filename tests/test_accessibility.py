@@ -5,13 +5,15 @@ on every screen of every role, with 0 violations of any impact; one h1, ordered 
 One server for the module, on a private copy of the demo store prepared before it starts (a
 worker who left the ESAT, for the return form); one browser, one context per role.
 Every test walks its screens, audits each once the script run is over, and reports every problem
-of every screen at the end.
+of every screen at the end. The last test checks that the accessibility statement's figures
+(data/accessibilite.py) are the audit's: screens visited, axe-core version, rules run.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,11 +23,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from data import accessibilite
 from data.store import Store
 from services import declarations
 from services.config import load_settings
 from tests import stores
-from tests.a11y import audit, run_axe, settle
+from tests.a11y import TAGS, audit, axe_version, run_axe, settle
 from tests.browser import ROOT, browser, server
 from tests.conftest import TODAY
 from tests.test_browser import LABELS, click, login
@@ -111,6 +114,10 @@ def chromium() -> Iterator[Browser]:
         yield b
 
 
+# Screens audited by each test of the module that passed (its name → how many).
+AUDITED: dict[str, int] = {}
+
+
 @dataclass
 class Audit:
     """The screens of one journey and what is wrong with them."""
@@ -126,6 +133,8 @@ class Audit:
     def assert_clean(self, at_least: int) -> None:
         assert len(self.screens) >= at_least, self.screens
         assert not self.problems, f"{len(self.problems)} problème(s) :\n" + "\n".join(self.problems)
+        # PYTEST_CURRENT_TEST: "<node id> (call)", set by pytest while a test runs.
+        AUDITED[os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]] = len(self.screens)
 
 
 @pytest.fixture
@@ -501,3 +510,59 @@ def test_the_audit_catches_a_field_without_a_label(app: App, page: Page):
     violations = run_axe(page)
     assert [v["id"] for v in violations] == ["label"]
     assert [n["html"] for n in violations[0]["nodes"]] == [field.evaluate("e => e.outerHTML")]
+
+
+def test_footer_pages(app: App, page: Page):
+    """The footer of every screen leads to the accessibility statement, the mentions légales and the
+    données personnelles, logged in or not; each page has its way back."""
+    check = Audit(page)
+    page.goto(app.url)
+    heading(page, "Bienvenue sur Mon Compte Partenaire")
+    for link, title, h1 in FOOTER:
+        follow(page, link, h1)
+        check(f"{title} (public)", title)
+    follow(page, "Retour à la page « Bienvenue »", "Bienvenue sur Mon Compte Partenaire")
+    enter(page, app.url, ESAT, "Espace ESAT")
+    follow(page, FOOTER[0][0], FOOTER[0][2])
+    check("Accessibilité (ESAT)", "Accessibilité")
+    follow(page, "Retour à la page « Accueil »", "Espace ESAT")
+    check.assert_clean(at_least=4)
+
+
+def follow(page: Page, link: str, title: str) -> None:
+    """Follow a link of the page once its script run is over (the footer is redrawn by each run)."""
+    settle(page)
+    page.get_by_role("link", name=link, exact=True).click()
+    heading(page, title)
+
+
+FOOTER = [  # link of the footer, page title, its h1
+    (f"Accessibilité : {accessibilite.CONFORMITY}", "Accessibilité", "Déclaration d'accessibilité"),
+    ("Mentions légales", "Mentions légales", "Mentions légales"),
+    ("Données personnelles", "Données personnelles", "Données personnelles"),
+]
+AUDIT_TESTS = (
+    "test_public_screens",
+    "test_esat_manager_screens_and_a_certificat",
+    "test_esat_manager_every_change_of_situation",
+    "test_caf_agent_screens",
+    "test_caf_admin_screens_and_a_provisional_password",
+    "test_footer_pages",
+)
+
+
+def test_the_statement_shows_the_audit_figures(app: App, page: Page):
+    """The statement's figures (data/accessibilite.py) are what this audit measured: every screen
+    of the module's tests (they must all have passed), the pinned axe-core and its rules."""
+    assert set(AUDIT_TESTS) <= set(globals())
+    missing = [name for name in AUDIT_TESTS if name not in AUDITED]
+    if missing:
+        pytest.skip(f"needs every audit test of the module to pass first: {missing}")
+    assert sum(AUDITED.values()) == accessibilite.SCREENS, AUDITED
+    assert accessibilite.VIOLATIONS == 0  # each test above asserted 0 violations on its screens
+    assert axe_version() == accessibilite.AXE_VERSION
+    assert tuple(TAGS) == accessibilite.AXE_TAGS
+    page.goto(app.url)
+    settle(page)
+    assert run_axe(page) == []
+    assert page.evaluate("tags => axe.getRules(tags).length", TAGS) == accessibilite.AXE_RULES

@@ -84,7 +84,8 @@ def download_pdf_text(page: Page) -> str:
 
 
 def tile(page: Page, nth: int):
-    return page.get_by_role("button", name=re.compile(r" — 99\d{5}$")).nth(nth)
+    """The nth worker tile: "NOM Prénom — 99xxxxx", then " (sélectionné)" once selected."""
+    return page.get_by_role("button", name=re.compile(r" — 99\d{5}( \(sélectionné\))?$")).nth(nth)
 
 
 def last_name(page: Page, nth: int) -> str:

@@ -278,7 +278,15 @@ def test_logout_ends_the_session_on_the_server(env, store):
 
 
 # "Mot de passe oublié ?", its link, and the public check of a justificatif (nothing personal)
-PUBLIC = {"mot_de_passe_oublie.py", "reinitialisation.py", "verification.py"}
+PUBLIC = {
+    "mot_de_passe_oublie.py",
+    "reinitialisation.py",
+    "verification.py",
+    # the footer's pages: reachable by everyone, logged in or not (tests/test_legal_pages.py)
+    "accessibilite.py",
+    "mentions_legales.py",
+    "donnees_personnelles.py",
+}
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if p.name not in PUBLIC)
 
 

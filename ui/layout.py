@@ -1,4 +1,4 @@
-"""The frame around every page: title bar, demo/date banners, account box, error screen."""
+"""The frame around every page: title bar, demo/date banners, account box, footer, error screen."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 import streamlit as st
 
+from data import accessibilite
 from data.store import Store
 from services import accounts, audit
 from services.clock import today
@@ -41,6 +42,17 @@ def banners(settings: Settings) -> None:
             f"Date simulée : nous faisons comme si nous étions le {today(settings):%d/%m/%Y} (ESAT_TODAY).",
             icon=":material/event:",
         )
+
+
+def footer() -> None:
+    """The State's usual footer, on every screen: the accessibility statement (with the service's
+    conformity state), the mentions légales and the données personnelles. Links inside the app
+    (st.page_link), so the session is kept; app.py registers the three pages for everyone."""
+    st.divider()
+    with st.container(horizontal=True, gap="medium"):  # one block: a row of links, wrapped if narrow
+        st.page_link("pages/accessibilite.py", label=f"Accessibilité : {accessibilite.CONFORMITY}")
+        st.page_link("pages/mentions_legales.py", label="Mentions légales")
+        st.page_link("pages/donnees_personnelles.py", label="Données personnelles")
 
 
 def sidebar(state: Session, store: Store, password_page: bool = False) -> None:
@@ -86,13 +98,25 @@ def field_error(errors: dict[str, str], field_id: str) -> None:
         st.error(errors[field_id], icon=":material/error:")
 
 
+STEPS = ("Saisie", "Récapitulatif", "Fin")
+
+
 def step_bar(current: int) -> None:
-    """Fil d'Ariane of the wizard: Saisie → Récapitulatif → Fin; the browser's title names the step."""
-    steps = ["Saisie", "Récapitulatif", "Fin"]
-    st.set_page_config(page_title=page_title(f"Déclaration, étape {current} sur 3 : {steps[current - 1]}"))
-    parts = []
-    for i, name in enumerate(steps, start=1):
-        text = f"{i}. {name}"
-        parts.append(f"**:blue[{text}]**" if i == current else f":gray[{text}]")
-    st.markdown("  ›  ".join(parts))
-    st.caption(f"Étape {current} sur 3")
+    """The wizard's step indicator, as the DSFR's stepper: the current step's name, "Étape 2 sur 3",
+    a bar of the three steps (those done or under way in the primary colour, the others grey) and the
+    next step's name. The browser's title names the step too."""
+    name, total = STEPS[current - 1], len(STEPS)
+    st.set_page_config(page_title=page_title(f"Déclaration, étape {current} sur {total} : {name}"))
+    st.markdown(f"**:blue[{name}]**")
+    st.caption(f"Étape {current} sur {total}")
+    # Each step keeps its number and name, the current one in bold: not colour alone (RGAA 3.1).
+    bar = "  ".join(
+        f":gray-background[{i}. {step}]"
+        if i > current
+        else f":blue-background[**{i}. {step}**]"
+        if i == current
+        else f":blue-background[{i}. {step}]"
+        for i, step in enumerate(STEPS, start=1)
+    )
+    after = f"**Étape suivante :** {STEPS[current]}" if current < total else "**Dernière étape**"
+    st.markdown(f"{bar}  \n{after}")
