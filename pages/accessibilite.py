@@ -57,8 +57,9 @@ st.markdown(
     "s'affiche, mais il n'est pas relié au champ par le code de la page.\n"
     "- Sur les cases à cocher, les boutons radio et les liens, le focus n'est signalé que par un fond "
     "pâle, peu contrasté.\n"
-    "- L'audit automatisé ne mesure ni l'agrandissement du texte à 200 %, ni la restitution par un "
-    "lecteur d'écran : ces points relèvent de l'audit complet à venir."
+    "- L'agrandissement à 200 % n'est vérifié que sur quatre écrans (connexion, accueil, Mes "
+    "travailleurs, certificats en tableau : aucun défilement horizontal) et la restitution par un "
+    "lecteur d'écran n'est pas mesurée : ces points relèvent de l'audit complet à venir."
 )
 st.subheader("Dérogations pour charge disproportionnée")
 st.markdown("Aucune.")

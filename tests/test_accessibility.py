@@ -566,3 +566,34 @@ def test_the_statement_shows_the_audit_figures(app: App, page: Page):
     settle(page)
     assert run_axe(page) == []
     assert page.evaluate("tags => axe.getRules(tags).length", TAGS) == accessibilite.AXE_RULES
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the window (0: nothing to scroll sideways)."""
+    settle(page)
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_text_at_200_percent_needs_no_sideways_scrolling(app: App, chromium: Browser):
+    """RGAA 10.4 / WCAG 1.4.4 and 1.4.10: at 200 % zoom (a 1280 × 900 window shows 640 × 450 CSS
+    pixels), the screens reflow: no horizontal scrolling, the main heading and actions reachable."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=2)
+    page = context.new_page()
+    page.set_viewport_size({"width": 640, "height": 450})
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(app.url)
+        heading(page, "Bienvenue sur Mon Compte Partenaire")
+        widths = {"Bienvenue": overflow(page)}
+        enter(page, app.url, ESAT, "Espace ESAT")
+        widths["Accueil"] = overflow(page)
+        click(page, "Mes travailleurs")
+        heading(page, "Mes travailleurs")
+        widths["Mes travailleurs"] = overflow(page)
+        click(page, "Certificats en tableau")
+        heading(page, "Certificats d'emploi en tableau")
+        widths["Certificats d'emploi en tableau"] = overflow(page)
+        expect(page.get_by_role("button", name="Vérifier et voir le récapitulatif")).to_be_visible()
+    finally:
+        context.close()
+    assert widths == dict.fromkeys(widths, 0), widths
