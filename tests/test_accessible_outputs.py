@@ -16,10 +16,9 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from forms import fmt
-from forms.schema import FormDefinition
 from services import accounts, backoffice
 from services.pdf import render_receipt, render_receipts
-from tests.test_pdf import receipt
+from tests.test_pdf import long_form, receipt
 from ui import charts
 
 NBSP = "\u00a0"
@@ -379,18 +378,7 @@ def test_the_pdf_is_drawn_in_reading_order() -> None:
 
 
 def test_a_long_pdf_reads_page_by_page_with_the_footer_last() -> None:
-    fields = [{"id": f"t{i}", "type": "text", "label": f"Rubrique {i}"} for i in range(30)]
-    form = FormDefinition.model_validate(
-        {
-            "id": "long",
-            "version": 2,
-            "title": "Long",
-            "summary": "Long",
-            "window": "always",
-            "fields": fields,
-            "receipt": {"title": "Justificatif long"},
-        }
-    )
+    form = long_form()
     values = {f"t{i}": f"valeur{i} " + "mot " * 45 for i in range(30)}
     pages = drawn(render_receipt(receipt(form=form, values=values, derived={})))
     assert len(pages) >= 2

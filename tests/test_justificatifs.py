@@ -12,12 +12,11 @@ import pytest
 
 from data.demo import AGENT_LOGIN, DEMO_ESAT_ID
 from data.store import Store
-from forms.schema import FormDefinition
 from services import declarations, justificatifs, partner, pdf
 from services.config import Settings
 from tests.apptest import button, no_legacy_pages, texts
 from tests.test_pages import fill, logged_in, select_and_choose, to_workers
-from tests.test_pdf import read, receipt, text_of
+from tests.test_pdf import long_form, read, receipt, text_of
 from tests.test_services import VALID, account, form, other_esat_declaration
 from tests.test_timeline import change, fresh_worker
 
@@ -142,21 +141,9 @@ def test_the_zip_holds_one_pdf_per_declaration_and_the_combined_pdf(env, store):
 
 
 def test_each_justificatif_of_the_combined_pdf_numbers_its_own_pages() -> None:
-    fields = [{"id": f"t{i}", "type": "text", "label": f"Rubrique {i}"} for i in range(30)]
-    long_form = FormDefinition.model_validate(
-        {
-            "id": "long",
-            "version": 2,
-            "title": "Long",
-            "summary": "Long",
-            "window": "always",
-            "fields": fields,
-            "receipt": {"title": "Justificatif long"},
-        }
-    )
     long = receipt(
         receipt_number="ESAT-2026-00000100",
-        form=long_form,
+        form=long_form(),
         values={f"t{i}": f"valeur{i} " + "mot " * 45 for i in range(30)},
         derived={},
     )

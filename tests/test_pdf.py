@@ -187,9 +187,10 @@ def test_clean_makes_one_printable_line() -> None:
     assert long.endswith("…")
 
 
-def test_a_long_declaration_runs_over_several_numbered_pages() -> None:
+def long_form() -> FormDefinition:
+    """A form of 30 text fields: its justificatif runs over several pages."""
     fields = [{"id": f"t{i}", "type": "text", "label": f"Rubrique {i}"} for i in range(30)]
-    form = FormDefinition.model_validate(
+    return FormDefinition.model_validate(
         {
             "id": "long",
             "version": 2,
@@ -200,6 +201,10 @@ def test_a_long_declaration_runs_over_several_numbered_pages() -> None:
             "receipt": {"title": "Justificatif long"},
         }
     )
+
+
+def test_a_long_declaration_runs_over_several_numbered_pages() -> None:
+    form = long_form()
     values = {f"t{i}": f"valeur{i} " + "mot " * 45 for i in range(30)}
     pdf = render_receipt(receipt(form=form, values=values, derived={}))
     pages = len(read(pdf).pages)
