@@ -7,6 +7,7 @@ from rules import calendar
 from services import partner
 from services.clock import today
 from ui import batch, resources
+from ui.navigation import go
 from ui.state import session
 
 state = session()
@@ -24,8 +25,12 @@ if state.busy:
             "ou abandonnez-la depuis « Mes travailleurs ».",
             icon=":material/pending_actions:",
         )
-        if st.button("Reprendre la saisie", type="primary", icon=":material/play_arrow:"):
-            st.switch_page(batch.resume_page(state))
+        st.button(
+            "Reprendre la saisie",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=lambda: go(batch.resume_page(state)),
+        )
 with st.container(border=True):
     st.header(home.name)
     st.write(home.address)
@@ -50,17 +55,24 @@ if count == 0:
     st.error("Aucun travailleur de votre ESAT n'est connu de cette Caf.", icon=":material/error:")
 else:
     st.metric("Travailleurs connus de la Caf pour votre ESAT", f"{count:,}".replace(",", " "))
-    row = st.container(horizontal=True)
-    if row.button("Mes travailleurs", type="primary", icon=":material/groups:"):
+
+    def _to_workers() -> None:
         state.page = 0
-        st.switch_page("pages/travailleurs.py")
-    if calendar.certificat_open(today(settings)) and row.button(
-        "Certificats d'emploi en tableau",
-        icon=":material/table_view:",
-        help="Les certificats de la campagne à déclarer (la sélection de « Mes travailleurs », ou tous les "
-        "travailleurs de cette Caf), saisis dans un tableau ou déposés dans un fichier",
-    ):
+        go("pages/travailleurs.py")
+
+    def _to_table() -> None:
         state.table = None
-        st.switch_page("pages/campagne.py")
+        go("pages/campagne.py")
+
+    row = st.container(horizontal=True)
+    row.button("Mes travailleurs", type="primary", icon=":material/groups:", on_click=_to_workers)
+    if calendar.certificat_open(today(settings)):
+        row.button(
+            "Certificats d'emploi en tableau",
+            icon=":material/table_view:",
+            help="Les certificats de la campagne à déclarer (la sélection de « Mes travailleurs », ou tous "
+            "les travailleurs de cette Caf), saisis dans un tableau ou déposés dans un fichier",
+            on_click=_to_table,
+        )
 
 st.page_link("pages/guide.py", label="Guide utilisateur de l'Espace ESAT", icon=":material/menu_book:")

@@ -10,6 +10,7 @@ from services import declarations, justificatifs, partner
 from services.clock import today
 from ui import batch, resources, wizard
 from ui.layout import step_bar
+from ui.navigation import go, redraw
 from ui.state import session
 from ui.text import literal
 
@@ -44,17 +45,23 @@ st.caption(
 )
 
 
+def _cancel_quit() -> None:
+    state.dialog = None
+    redraw()
+
+
+def _quit(worker_id: int, target: str) -> None:
+    state.dialog = None
+    state.drafts.pop(worker_id, None)
+    go(target)
+
+
 @st.dialog("Quitter la déclaration ?", on_dismiss=lambda: setattr(state, "dialog", None))
 def quit_dialog(target: str, text: str) -> None:
     st.write(text)
     cancel, confirm = st.columns(2)
-    if cancel.button("Annuler"):
-        state.dialog = None
-        st.rerun()
-    if confirm.button("Confirmer", type="primary"):
-        state.dialog = None
-        state.drafts.pop(draft.worker_id, None)
-        st.switch_page(target)
+    cancel.button("Annuler", on_click=_cancel_quit)
+    confirm.button("Confirmer", type="primary", on_click=_quit, args=(draft.worker_id, target))
 
 
 if draft.step == "questions":

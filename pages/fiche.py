@@ -5,6 +5,7 @@ import streamlit as st
 from services import declarations, justificatifs, partner
 from services.clock import today
 from ui import batch, resources, wizard
+from ui.navigation import go
 from ui.state import Draft, session
 
 state = session()
@@ -135,16 +136,33 @@ if first is not None:
         "« Rectifier ».",
         icon=":material/warning:",
     )
-elif st.button(f"Déclarer : {kind.title}", type="primary", icon=":material/edit_document:"):
-    if worker_id in state.drafts and state.drafts[worker_id].replaces is not None:
-        del state.drafts[worker_id]  # a rectificatif left unfinished: a new declaration instead
-    state.draft()
-    st.switch_page("pages/declaration.py")
+else:
+
+    def _declare(worker_id: int) -> None:
+        if state.current_worker() != worker_id:  # the batch moved on meanwhile (another tab)
+            return
+        if worker_id in state.drafts and state.drafts[worker_id].replaces is not None:
+            del state.drafts[worker_id]  # a rectificatif left unfinished: a new declaration instead
+        state.draft()
+        go("pages/declaration.py")
+
+    st.button(
+        f"Déclarer : {kind.title}",
+        type="primary",
+        icon=":material/edit_document:",
+        on_click=_declare,
+        args=(worker_id,),
+    )
 
 if st.button("Passer au travailleur suivant", type="tertiary", icon=":material/skip_next:"):
     if not state.skip():
         batch.end(state, store)
         st.switch_page("pages/travailleurs.py")
     st.rerun()
-if st.button("Retour à Mes travailleurs", type="tertiary", icon=":material/arrow_back:"):
-    st.switch_page("pages/travailleurs.py")
+st.button(
+    "Retour à Mes travailleurs",
+    type="tertiary",
+    icon=":material/arrow_back:",
+    on_click=go,
+    args=("pages/travailleurs.py",),
+)

@@ -11,6 +11,7 @@ from services import partner
 from services.clock import today
 from ui import batch, resources
 from ui.choice import choice_dialog
+from ui.navigation import go
 from ui.state import session
 from ui.text import literal
 
@@ -58,17 +59,43 @@ if state.dialog == "caf":
         on_change=_change_caf,
     )
 
-# Filter on "Nom Prénom" or numéro d'allocataire.
+# The buttons that change what this screen shows do it in their callback, before the run draws
+# it: one script run per click, where a change followed by st.rerun() costs two (P7).
+
+
+def _search(key: str) -> None:
+    state.query, state.page = st.session_state[key].strip(), 0
+
+
+def _show_all() -> None:
+    state.query, state.page = "", 0
+
+
+def _turn(step: int) -> None:
+    state.page += step
+
+
+def _clear() -> None:
+    state.selected = []
+
+
+def _to_table() -> None:
+    state.table = None
+    go("pages/campagne.py")
+
+
+# Filter on "Nom Prénom" or numéro d'allocataire. The box's key follows the search in effect, so
+# the box shows it again when it changes elsewhere ("Afficher tous les travailleurs", another Caf).
+query_key = f"worker_query:{state.query}"
 with st.form("filter", border=False), st.container(horizontal=True, vertical_alignment="bottom"):
-    query = st.text_input(
+    st.text_input(
         "Rechercher un travailleur",
         value=state.query,
         max_chars=100,
         placeholder="Nom, prénom ou numéro d'allocataire",
+        key=query_key,
     )
-    if st.form_submit_button("Rechercher", icon=":material/search:"):
-        state.query, state.page = query.strip(), 0
-        st.rerun()
+    st.form_submit_button("Rechercher", icon=":material/search:", on_click=_search, args=(query_key,))
 
 workers, total = state.remember(
     ("workers", state.caf_code, state.query, state.page),
@@ -78,9 +105,8 @@ workers, total = state.remember(
 )
 if state.query and total == 0:
     st.info(f"Aucun travailleur ne correspond à « {literal(state.query)} ».", icon=":material/info:")
-if state.query and st.button("Afficher tous les travailleurs", icon=":material/close:"):
-    state.query, state.page = "", 0
-    st.rerun()
+if state.query:
+    st.button("Afficher tous les travailleurs", icon=":material/close:", on_click=_show_all)
 
 # Tiles: a click selects or unselects the worker.
 grid = st.columns(COLUMNS)
@@ -103,21 +129,33 @@ for i, worker in enumerate(workers):
 pages = max(1, -(-total // PAGE_SIZE))
 if pages > 1:
     with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
-        if st.button("Page précédente", icon=":material/chevron_left:", disabled=state.page == 0):
-            state.page -= 1
-            st.rerun()
+        st.button(
+            "Page précédente",
+            icon=":material/chevron_left:",
+            disabled=state.page == 0,
+            on_click=_turn,
+            args=(-1,),
+        )
         st.markdown(f"Page {state.page + 1} sur {pages} — {total} travailleurs")
-        if st.button("Page suivante", icon=":material/chevron_right:", disabled=state.page >= pages - 1):
-            state.page += 1
-            st.rerun()
+        st.button(
+            "Page suivante",
+            icon=":material/chevron_right:",
+            disabled=state.page >= pages - 1,
+            on_click=_turn,
+            args=(1,),
+        )
 
 st.divider()
 count = len(state.selected)
 st.markdown(f"**{count}** travailleur{'s' if count > 1 else ''} sélectionné{'s' if count > 1 else ''}")
 with st.container(horizontal=True):
     if state.busy:
-        if st.button("Reprendre la saisie", type="primary", icon=":material/play_arrow:"):
-            st.switch_page(batch.resume_page(state))
+        st.button(
+            "Reprendre la saisie",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=lambda: go(batch.resume_page(state)),
+        )
         if st.button("Abandonner la saisie", icon=":material/cancel:"):
             state.dialog = "abandon"
     else:
@@ -125,19 +163,16 @@ with st.container(horizontal=True):
             "Déclarer pour la sélection", type="primary", disabled=count == 0, icon=":material/edit_document:"
         ):
             state.dialog = "choice"
-        if calendar.certificat_open(today(settings)) and st.button(
-            "Certificats en tableau",
-            icon=":material/table_view:",
-            help="Les certificats d'emploi de la sélection (ou, sans sélection, de tous les travailleurs "
-            "de la Caf) saisis dans un tableau ou déposés dans un fichier",
-        ):
-            state.table = None
-            st.switch_page("pages/campagne.py")
-        if st.button("Vider la sélection", disabled=count == 0):
-            state.selected = []
-            st.rerun()
-    if st.button("Retour à l'accueil", icon=":material/home:"):
-        st.switch_page("pages/accueil.py")
+        if calendar.certificat_open(today(settings)):
+            st.button(
+                "Certificats en tableau",
+                icon=":material/table_view:",
+                help="Les certificats d'emploi de la sélection (ou, sans sélection, de tous les travailleurs "
+                "de la Caf) saisis dans un tableau ou déposés dans un fichier",
+                on_click=_to_table,
+            )
+        st.button("Vider la sélection", disabled=count == 0, on_click=_clear)
+    st.button("Retour à l'accueil", icon=":material/home:", on_click=go, args=("pages/accueil.py",))
 
 if state.dialog == "choice" and not state.busy:
     choice_dialog(state, today(settings))

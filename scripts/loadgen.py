@@ -61,6 +61,7 @@ class Widget:
     label: str
     form_id: str = ""
     disabled: bool = False
+    fragment_id: str = ""  # set when the widget is drawn by a fragment (a st.dialog is one)
 
 
 @dataclass
@@ -115,7 +116,7 @@ def check(widget: Widget, value: bool = True) -> WidgetState:
     return WidgetState(id=widget.id, bool_value=value)
 
 
-def _read_element(screen: Screen, element: object) -> None:
+def _read_element(screen: Screen, element: object, fragment_id: str) -> None:
     kind = element.WhichOneof("type")  # type: ignore[attr-defined]
     if kind is None:
         return
@@ -132,6 +133,7 @@ def _read_element(screen: Screen, element: object) -> None:
                 label=sub.label,
                 form_id=getattr(sub, "form_id", ""),
                 disabled=bool(getattr(sub, "disabled", False)),
+                fragment_id=fragment_id,
             )
         )
     body = getattr(sub, "body", None)
@@ -190,6 +192,11 @@ class Session:
         else:
             client_state.page_script_hash = self.page_hash
         changed = list(states)
+        # As the browser does, a widget drawn by a fragment (a dialog's buttons) reruns that
+        # fragment only: its script run starts with the widget's callback and runs the fragment.
+        fragments = {w.fragment_id for w in self.screen.widgets if w.id in {s.id for s in changed}}
+        if len(fragments) == 1:
+            client_state.fragment_id = fragments.pop()
         values = {s.id: s for s in changed if s.WhichOneof("value") != "trigger_value"}
         sent = {**self.sticky, **values}
         client_state.widget_states.widgets.extend(
@@ -223,7 +230,7 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "delta":
                 if fwd.delta.WhichOneof("type") == "new_element":
-                    _read_element(screen, fwd.delta.new_element)
+                    _read_element(screen, fwd.delta.new_element, fwd.delta.fragment_id)
             elif kind == "new_session":
                 # A new run starts: what the previous run of this chain drew is replaced.
                 screen.widgets, screen.texts, screen.exceptions = [], [], []
@@ -257,6 +264,11 @@ async def open_partner(base_url: str, login: str = DEMO_LOGIN, password: str = D
         await accept_cgu_if_shown(session)
         if session.screen.page != "Accueil":
             raise ProtocolError(f"after login: page {session.screen.page!r}, not Accueil")
+        if session.screen.has("button", "Reprendre la saisie"):
+            # Another session of the account left its batch open (it is kept in the store and taken
+            # up at login): abandoned, so that this session starts with nothing selected.
+            for label in ("Mes travailleurs", "Abandonner la saisie", "Confirmer", "Retour à l'accueil"):
+                await _click(session, label)
     except BaseException:
         await session.close()
         raise
@@ -309,9 +321,11 @@ class Partner:
     Each :meth:`next` is one click, from a round that ends where it starts (Accueil) and files
     nothing (the declaration is left through "Quitter"), so it can loop as long as needed:
     Mes travailleurs → select a worker (its tile) → Déclarer pour la sélection → Confirmer
-    (Fiche) → Déclarer (Déclaration) → Quitter → Confirmer → Vider la sélection → Page suivante
-    → Page précédente → Retour à l'accueil. A worker already declared this campaign has no
-    "Déclarer" button: the round then goes back to Mes travailleurs from the fiche.
+    (Fiche) → Déclarer (Déclaration) → Quitter → Confirmer → Abandonner la saisie → Confirmer
+    → Page suivante → Page précédente → Retour à l'accueil. Quitting the declaration leaves the
+    batch open (it is kept in the store), so the round abandons it, which also empties the
+    selection. A worker already declared this campaign has no "Déclarer" button: the round then
+    goes back to Mes travailleurs from the fiche.
     """
 
     def __init__(self, session: Session, tile: int = 0) -> None:
@@ -326,7 +340,8 @@ class Partner:
             ("Fiche travailleur: Déclarer → Déclaration", self.declare),
             ("Déclaration: Quitter (dialog)", self.quit),
             ("dialog: Confirmer → Mes travailleurs", self.confirm_quit),
-            ("Mes travailleurs: Vider la sélection", self.clear),
+            ("Mes travailleurs: Abandonner la saisie (dialog)", self.abandon),
+            ("dialog: Confirmer → selection emptied", self.confirm_abandon),
             ("Mes travailleurs: Page suivante", self.next_page),
             ("Mes travailleurs: Page précédente", self.previous_page),
             ("Mes travailleurs → Accueil", self.home),
@@ -368,9 +383,12 @@ class Partner:
     async def confirm_quit(self) -> Screen:
         return _expect(await _click(self.session, "Confirmer"), "Mes travailleurs")
 
-    async def clear(self) -> Screen:
+    async def abandon(self) -> Screen:
+        return _expect(await _click(self.session, "Abandonner la saisie"), "Mes travailleurs")
+
+    async def confirm_abandon(self) -> Screen:
         self.tile += 1  # the next round selects another worker
-        return await _click(self.session, "Vider la sélection")
+        return _expect(await _click(self.session, "Confirmer"), "Mes travailleurs")
 
     async def next_page(self) -> Screen:
         return await _click(self.session, "Page suivante")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from datetime import timedelta
@@ -19,8 +20,10 @@ import pytest
 
 from data.demo import DEMO_ESAT_ID
 from data.store import Tx
+from scripts import loadgen
 from tests.apptest import button, no_legacy_pages, texts, titles
-from tests.conftest import ROOT, TODAY
+from tests.browser import server
+from tests.conftest import PASSWORD, ROOT, TODAY
 from tests.test_pages import VALID, fill, logged_in, select_and_choose, to_workers
 from ui import resources
 
@@ -123,3 +126,66 @@ def test_the_favicon_is_the_local_png_as_a_data_url():
     prefix = "data:image/png;base64,"
     assert url.startswith(prefix)
     assert base64.b64decode(url[len(prefix) :]) == (ROOT / "ui" / "assets" / "favicon.png").read_bytes()
+
+
+# -- script runs per click (P7), on the real server through Streamlit's protocol ---------------------
+
+
+async def round_runs(url: str) -> list[tuple[str, str, int]]:
+    """Two rounds of scripts/loadgen.Partner: each click's name, the page it led to, its script runs."""
+    partner = loadgen.Partner(await loadgen.open_partner(url, password=PASSWORD), tile=2)
+    try:
+        done = []
+        for _ in range(2 * len(partner.steps)):
+            name, screen = await partner.next()
+            done.append((name, screen.page, screen.runs))
+        return done
+    finally:
+        await partner.session.close()
+
+
+def test_each_click_of_the_partner_round_is_one_script_run(tmp_path, demo_db):
+    """The buttons change the state, or the page (ui/navigation.go), in their callback: the run the
+    click starts draws the result. A dialog's button reruns its fragment first, as in a browser:
+    the callback alone, then the app once."""
+    env = {"ESAT_DB": demo_db, "ESAT_OUTBOX": str(tmp_path / "outbox"), "ESAT_TODAY": TODAY.isoformat()}
+    with server(env, tmp_path / "server.log") as url:
+        done = asyncio.run(round_runs(url))
+    assert len(done) == 24 and done[-1][1] == "Accueil"
+    led_to = {
+        "Accueil → Mes travailleurs": "Mes travailleurs",
+        "dialog: Confirmer → Fiche travailleur": "Fiche travailleur",
+        "Fiche travailleur: Déclarer → Déclaration": "Déclaration",
+        "dialog: Confirmer → Mes travailleurs": "Mes travailleurs",
+        "Mes travailleurs: Page suivante": "Mes travailleurs",
+        "Mes travailleurs → Accueil": "Accueil",
+    }
+    in_dialog = {
+        "dialog: Confirmer → Fiche travailleur",
+        "dialog: Confirmer → Mes travailleurs",
+        "dialog: Confirmer → selection emptied",
+    }
+    for name, page, runs in done:
+        assert page == led_to.get(name, page), name
+        assert runs == (2 if name in in_dialog else 1), name
+
+
+def test_a_dialog_button_clicked_in_a_run_of_the_whole_app_changes_page_in_that_run(tmp_path, demo_db):
+    """ui/navigation.go from a callback of a run of the whole app: no second run."""
+    env = {"ESAT_DB": demo_db, "ESAT_OUTBOX": str(tmp_path / "outbox"), "ESAT_TODAY": TODAY.isoformat()}
+
+    async def confirm_as_whole_app() -> loadgen.Screen:
+        partner = loadgen.Partner(await loadgen.open_partner(url, password=PASSWORD), tile=2)
+        try:
+            for step in (partner.to_workers, partner.select, partner.open_choice):
+                await step()
+            session = partner.session
+            confirm = session.screen.find("button", "Confirmer")
+            session.screen.widgets = [w for w in session.screen.widgets if w.id != confirm.id]  # no fragment
+            return await session.rerun([loadgen.click(confirm)])
+        finally:
+            await partner.session.close()
+
+    with server(env, tmp_path / "server.log") as url:
+        screen = asyncio.run(confirm_as_whole_app())
+    assert (screen.page, screen.runs) == ("Fiche travailleur", 1)

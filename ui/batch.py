@@ -13,6 +13,7 @@ import streamlit as st
 from data.store import Store
 from services import batches, declarations
 from services.config import Settings
+from ui.navigation import redraw
 from ui.state import Session
 from ui.text import literal
 
@@ -36,10 +37,15 @@ def _snapshot(batch: batches.Batch) -> tuple:
 
 
 def save(state: Session, store: Store, settings: Settings) -> None:
-    """Write what this run changed in the batch (nothing when nothing changed).
+    """Write what this run changed in the batch (nothing when nothing changed), and drop from the
+    store the batch this session abandoned (a dialog's callback, which never writes the store).
 
     Two sessions of one account (two tabs, two devices) share the batch: the last change wins,
     and a session still working on a batch ended elsewhere writes it again whole."""
+    if state.abandoned:
+        state.abandoned = False
+        if state.account is not None:
+            batches.abandon(store, state.account)
     current = state.batch()
     if current is None or state.account is None:
         return
@@ -121,9 +127,12 @@ def show_summary(state: Session) -> None:
                     for line in lines
                 )
             )
-        if st.button("Fermer le récapitulatif", type="tertiary", icon=":material/close:"):
-            state.summary = None
-            st.rerun()
+        st.button(
+            "Fermer le récapitulatif",
+            type="tertiary",
+            icon=":material/close:",
+            on_click=lambda: setattr(state, "summary", None),
+        )
 
 
 def abandon_dialog(state: Session, store: Store) -> None:
@@ -136,12 +145,22 @@ def abandon_dialog(state: Session, store: Store) -> None:
             "déjà transmises sont conservées ; les informations saisies et non transmises seront perdues."
         )
         cancel, confirm = st.columns(2)
-        if cancel.button("Annuler"):
-            state.dialog = None
-            st.rerun()
-        if confirm.button("Confirmer", type="primary"):
-            abandon(state, store)
-            state.flash = "La saisie a été abandonnée. Vous pouvez faire une nouvelle sélection."
-            st.rerun()
+        cancel.button("Annuler", on_click=_close, args=(state,))
+        confirm.button("Confirmer", type="primary", on_click=_abandon_confirmed, args=(state,))
 
     _show()
+
+
+def _close(state: Session) -> None:
+    state.dialog = None
+    redraw()
+
+
+def _abandon_confirmed(state: Session) -> None:
+    """The abandon dialog's Confirmer (a callback): the session forgets the batch now, ``save``
+    drops it from the store once app.py has checked the session."""
+    if state.busy:
+        state.abandoned = state.batch_id is not None
+        state.finish()
+        state.flash = "La saisie a été abandonnée. Vous pouvez faire une nouvelle sélection."
+    _close(state)

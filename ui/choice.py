@@ -8,6 +8,7 @@ import streamlit as st
 
 from rules import calendar
 from services import declarations
+from ui.navigation import go, redraw
 from ui.state import Session
 
 
@@ -16,18 +17,24 @@ def options(on: date) -> dict[str, str]:
     return {k.id: k.title for k in declarations.open_kinds(on)}
 
 
-def confirm(state: Session, kind: str) -> None:
+def confirm(state: Session, on: date) -> None:
+    """Confirmer's callback: the batch starts with the type picked, on the fiche."""
+    kind = st.session_state.get("choice_form")
+    if kind not in options(on) or state.busy:  # closed meanwhile, or a batch opened elsewhere
+        _dismiss(state)
+        return
     state.start(kind, with_questions=declarations.kinds()[kind].tree is not None)
     state.dialog = None
-    st.switch_page("pages/fiche.py")
+    go("pages/fiche.py")
 
 
 def _dismiss(state: Session) -> None:
     state.dialog = None
+    redraw()
 
 
 def choice_dialog(state: Session, on: date) -> None:
-    @st.dialog("Choisir la déclaration", on_dismiss=lambda: _dismiss(state))
+    @st.dialog("Choisir la déclaration", on_dismiss=lambda: setattr(state, "dialog", None))
     def _show() -> None:
         offered = options(on)
         n = len(state.selected)
@@ -37,21 +44,16 @@ def choice_dialog(state: Session, on: date) -> None:
                 f"01/12/{calendar.campaign_of(on)} au {calendar.window_end(calendar.campaign_of(on)):%d/%m/%Y}.",
                 icon=":material/info:",
             )
-            if st.button("Fermer"):
-                state.dialog = None
-                st.rerun()
+            st.button("Fermer", on_click=_dismiss, args=(state,))
             return
         st.write(
             f"Cette déclaration s'appliquera aux {n} travailleurs sélectionnés."
             if n > 1
             else "Déclaration pour le travailleur sélectionné."
         )
-        picked = st.radio("Type de déclaration", list(offered), format_func=offered.get, key="choice_form")
+        st.radio("Type de déclaration", list(offered), format_func=offered.get, key="choice_form")
         cancel, ok = st.columns(2)
-        if cancel.button("Annuler"):
-            state.dialog = None
-            st.rerun()
-        if ok.button("Confirmer", type="primary"):
-            confirm(state, picked)
+        cancel.button("Annuler", on_click=_dismiss, args=(state,))
+        ok.button("Confirmer", type="primary", on_click=confirm, args=(state, on))
 
     _show()

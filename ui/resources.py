@@ -89,3 +89,10 @@ def page(source: str, **options: Any) -> StreamlitPage:
     if built is None:
         built = _pages[key] = st.Page(source, **options)
     return copy.copy(built)
+
+
+def page_hash(source: str) -> str | None:
+    """The script hash of the page ``page`` built for ``source`` (None before it was built)."""
+    ctx = get_script_run_ctx()
+    parent = str(ctx.pages_manager.main_script_parent) if ctx else None
+    return next((p._script_hash for key, p in _pages.items() if key[:2] == (parent, source)), None)

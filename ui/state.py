@@ -63,6 +63,7 @@ class Session:
     outcomes: dict[int, Outcome] = field(default_factory=dict)  # workers filed or skipped
     saved: tuple[Any, dict[int, Any]] | None = None  # what the store holds: head, worker rows
     batch_restored: bool = False  # this login looked for a batch in the store (ui/batch.py)
+    abandoned: bool = False  # the batch was abandoned by a callback: ui/batch.save drops it from the store
     summary: list[batches.Line] | None = None  # the last finished batch, on Mes travailleurs
     dialog: str | None = None  # which confirmation dialog is open
     flash: str | None = None  # one-shot information shown on the next page
