@@ -12,7 +12,7 @@ transactions of the process run one at a time (this lock is the whole story on D
 PostgreSQL: several processes (replicas) share the database. Each call takes a connection
 from a small pool of its own and gives it back: a single statement runs in autocommit, a
 transaction is ``BEGIN … COMMIT`` at READ COMMITTED on one connection; row locks order
-concurrent writers (services/audit.py starts with ``UPDATE audit_head``). Sessions run with
+concurrent writers (services/audit.py reads ``audit_head FOR UPDATE``). Sessions run with
 ``TimeZone=UTC``: timestamps are naive UTC (``TIMESTAMP`` without time zone) on both stores.
 
 On both, a transaction that lost a race (write-write conflict, serialization failure,

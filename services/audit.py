@@ -4,9 +4,10 @@ Each row is chained to the one before it: ``hash = HMAC-SHA256(ESAT_SECRET, prev
 ``audit_head`` keeps the last number and hash. Any update, deletion (even of the last rows) or
 reordering breaks the chain; ``python -m services.audit verify`` finds where.
 
-Appending starts with an UPDATE of ``audit_head``: on PostgreSQL that row lock orders concurrent
-appends, on DuckDB the store runs one transaction at a time. Rows are written in the action's own
-transaction, so an action and its audit row commit together or not at all.
+Appending starts by reading ``audit_head`` ``FOR UPDATE``: on PostgreSQL that row lock orders
+concurrent appends, on DuckDB (no row locks) the store runs one transaction at a time. Rows are
+written in the action's own transaction, so an action and its audit row commit together or not
+at all.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from data.store import Store, Tx
+from data.store import POSTGRESQL, Store, Tx
 from services.config import load_settings
 
 GENESIS = "genese"
@@ -26,9 +27,10 @@ GENESIS = "genese"
 
 def record(tx: Tx, account_id: int | None, action: str, object_ref: str | None = None) -> None:
     """Append an audit row. ``object_ref`` is an identifier (never names or declared values)."""
-    head = tx.one("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
+    lock = " FOR UPDATE" if tx.dialect == POSTGRESQL else ""
+    head = tx.one(f"SELECT last_id, last_hash FROM audit_head WHERE id = 1{lock}")  # noqa: S608
     assert head is not None, "audit_head is created by migration 006"
-    row_id, prev = head["last_id"], head["last_hash"]
+    row_id, prev = head["last_id"] + 1, head["last_hash"]
     at = datetime.now(UTC).replace(tzinfo=None)
     digest = _hash(_key(), prev, row_id, at, account_id, action, object_ref)
     tx.execute(
@@ -36,7 +38,7 @@ def record(tx: Tx, account_id: int | None, action: str, object_ref: str | None =
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [row_id, at, account_id, action, object_ref, prev, digest],
     )
-    tx.execute("UPDATE audit_head SET last_hash = ? WHERE id = 1", [digest])
+    tx.execute("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", [row_id, digest])
 
 
 def log(store: Store, account_id: int | None, action: str, object_ref: str | None = None) -> None:

@@ -13,6 +13,7 @@ import email
 import email.policy
 import json
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,7 +21,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
-from data.store import Store, Tx
+from data.store import POSTGRESQL, Store, Tx
 from data.values import value_rows
 from forms import FormDefinition, fmt, load_all, load_trees
 from forms.schema import QuestionTree
@@ -306,37 +307,48 @@ def submit(
     :class:`Invalid` (with the report) or :class:`AlreadyDeclared`.
     """
     worker = partner.get_worker(store, account, worker_id)
-    filed = _filed_with(store, account, worker_id, idempotency_key)
-    if filed is not None:  # a retry of a filed declaration: its answer, whatever changed since
-        return filed
     on = today(settings)
-    original = _correctable(store, settings, account, replaces, worker_id, form) if replaces else None
-    report = validate(form, payload, on, _rules_context(store, worker, form, payload, on, replaces))
-    if not report.valid:
-        raise Invalid(report)
+    original = None
+    if replaces:
+        # A retry of a filed rectificative is answered before its original (superseded by it since)
+        # is refused; the transaction finds the key of any other retry (the rules run there).
+        filed = _filed_with(store, account, worker_id, idempotency_key)
+        if filed is not None:
+            return filed
+        original = _correctable(store, settings, account, replaces, worker_id, form)
     # Prepared before the transaction, which runs alone on DuckDB: number, time and accusé.
-    declaration_id = store.scalar("SELECT nextval('declaration_seq')")
+    row = store.one(
+        "SELECT nextval('declaration_seq') AS id, (SELECT legal_name FROM esat WHERE id = ?) AS esat_name",
+        [account.esat_id],
+    )
+    assert row is not None
+    declaration_id, esat_name = row["id"], row["esat_name"] or ""
     received = now_utc(settings)
     number = receipt_number(declaration_id, to_paris(received))
     accuse = (
-        _ack_mail(store, settings, account, worker, form, number, to_paris(received), original is not None)
+        _ack_mail(
+            settings, account, worker, form, number, to_paris(received), original is not None, esat_name
+        )
         if ack
         else None
     )
     subject, text = (str(accuse["Subject"]), accuse.as_string()) if accuse else (None, None)
     filing = _Filing(declaration_id, received, number, subject, text, replaces)
     # A lost race runs the whole transaction again: it then finds the row that won (key) or files.
-    declaration_id, created = store.write(
+    declaration_id, decl = store.write(
         lambda tx: _commit(store, tx, settings, account, worker, form, payload, idempotency_key, on, filing)
     )
-    decl = get(store, account, declaration_id)
-    if created and ack and deliver(store, settings, declaration_id):
+    if decl is None:  # a retry of a filed declaration: its answer, whatever changed since
+        return get(store, account, declaration_id)
+    # Claimed with the declaration (at most once: a crash before it is sent loses the e-mail,
+    # never the declaration); given back when the mail server refuses it.
+    sent = accuse is not None and _send(store, settings, accuse, "outbox", declaration_id)
+    if sent and _clean.get(store) != _failed.get(store, 0):
         deliver_pending(store, settings, limit=10)  # earlier ones the mail server refused, if any
     return decl
 
 
 def _ack_mail(
-    store: Store,
     settings: Settings,
     account: Account,
     worker: partner.Worker,
@@ -344,6 +356,7 @@ def _ack_mail(
     number: str,
     received_at: datetime,
     rectificatif: bool,
+    esat_name: str,
 ) -> EmailMessage:
     """The accusé de réception of one declaration (``received_at``: Europe/Paris)."""
     return mail.build_ack(
@@ -353,7 +366,7 @@ def _ack_mail(
         received_at=received_at,
         form_title=f"{form.title} (rectificatif)" if rectificatif else form.title,
         worker_name=f"{worker.last_name} {worker.first_name}",
-        esat_name=store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
+        esat_name=esat_name,
     )
 
 
@@ -363,7 +376,6 @@ def acknowledge(store: Store, settings: Settings, account: Account, declaration_
     decl = get(store, account, declaration_id)
     worker = partner.get_worker(store, account, decl.worker_id)
     msg = _ack_mail(
-        store,
         settings,
         account,
         worker,
@@ -371,6 +383,7 @@ def acknowledge(store: Store, settings: Settings, account: Account, declaration_
         decl.receipt_number,
         decl.received_at,
         bool(decl.replaces_id),
+        store.scalar("SELECT legal_name FROM esat WHERE id = ?", [account.esat_id]) or "",
     )
     store.execute(
         "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?) "
@@ -426,18 +439,27 @@ def _commit(
     idempotency_key: str,
     on: date,
     filing: _Filing,
-) -> tuple[int, bool]:
-    # Concurrent filings for one worker queue on its row (PostgreSQL; DuckDB runs one transaction
-    # at a time). Then: the key already used? its declaration. Otherwise the rules run again on
-    # what the Caf knows now, and the natural key decides "déjà transmise".
-    tx.execute("UPDATE worker SET status = status WHERE id = ?", [worker.id])
+) -> tuple[int, Declaration | None]:
+    """File it: (its id, the declaration); (the id, None) when the key was already used.
+
+    Concurrent filings for one worker queue on its row (PostgreSQL; DuckDB runs one transaction
+    at a time), read with what the Caf knows of the worker now. Then: the key already used? its
+    declaration. Otherwise the rules run on that state, and the natural key decides "déjà
+    transmise". The accusé de réception is claimed here (``sent_at`` set): the caller sends it
+    once this is committed."""
+    # FOR UPDATE: DuckDB has no row locks, and needs none (its transactions run one at a time).
+    # The key is looked up after the lock, in a statement of its own: on PostgreSQL it then sees
+    # a filing with the same key that committed while this one waited.
+    lock = " FOR UPDATE" if tx.dialect == POSTGRESQL else ""
+    known = tx.one(f"SELECT {', '.join(timeline.STATE)} FROM worker WHERE id = ?{lock}", [worker.id])  # noqa: S608
+    assert known is not None, "the worker was read just before the transaction"
     same = tx.one(
         "SELECT id, worker_id, author_id FROM declaration WHERE idempotency_key = ?", [idempotency_key]
     )
     if same is not None:
         if same["worker_id"] != worker.id or same["author_id"] != account.id:
             raise partner.NotAllowed("clé d'idempotence d'une autre déclaration")
-        return same["id"], False
+        return same["id"], None
     replaces = filing.replaces
     # Two corrections of one declaration queue on the worker's row above: the second sees the first.
     superseded = (
@@ -446,7 +468,6 @@ def _commit(
     if superseded is not None:
         day = fmt.day(to_paris(superseded).date())
         raise Invalid(Report(errors=[engine.Issue(None, message("correction_superseded", day=day))]))
-    known = tx.one(f"SELECT {', '.join(timeline.STATE)} FROM worker WHERE id = ?", [worker.id])  # noqa: S608
     worker = dataclasses.replace(worker, **known)
     excluding = (replaces,) if replaces is not None else ()
     ctx, history = _known(tx, worker, as_of(form, payload, on), excluding)
@@ -469,46 +490,75 @@ def _commit(
         raise AlreadyDeclared(get(store, account, latest(tx, first)))
     declaration_id, received, number = filing.declaration_id, filing.received, filing.number
     code = verification_code(settings.secret, number, worker.id, values)
-    tx.execute(
-        "INSERT INTO declaration (id, receipt_number, form_id, form_version, worker_id, esat_id, caf_code, "
-        "author_id, idempotency_key, natural_key, campaign, received_at, verification_code, effective_date, "
-        "known_before, effects, derived, warnings, replaces_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            declaration_id,
-            number,
-            form.id,
-            form.version,
-            worker.id,
-            account.esat_id,
-            worker.caf_code,
-            account.id,
-            idempotency_key,
-            key if replaces is None else f"{key}#{declaration_id}" if key else None,
-            calendar.campaign_of(on) if form.window == "certificat" else None,
-            received,
-            code,
-            effective,
-            known_before(ctx),
-            timeline.encode(effects) if effective is not None else None,
-            derived_json(form, report.derived),
-            _dumps([{"field": i.field, "message": i.message} for i in report.warnings]),
-            replaces,
-        ],
+    row = dict(
+        zip(
+            _COLUMNS,
+            [
+                declaration_id,
+                number,
+                form.id,
+                form.version,
+                worker.id,
+                account.esat_id,
+                worker.caf_code,
+                account.id,
+                idempotency_key,
+                key if replaces is None else f"{key}#{declaration_id}" if key else None,
+                calendar.campaign_of(on) if form.window == "certificat" else None,
+                received,
+                code,
+                effective,
+                known_before(ctx),
+                timeline.encode(effects) if effective is not None else None,
+                derived_json(form, report.derived),
+                _dumps([{"field": i.field, "message": i.message} for i in report.warnings]),
+                replaces,
+            ],
+            strict=True,
+        )
     )
+    tx.execute(_INSERT_DECLARATION, list(row.values()))
     if replaces is not None:
         tx.execute(
             "UPDATE declaration SET superseded_at = ?, superseded_by = ? WHERE id = ?",
             [received, declaration_id, replaces],
         )
-    _insert_values(tx, declaration_id, form, values)
+    stored = _insert_values(tx, declaration_id, form, values)
     if filing.message is not None:
         tx.execute(
-            "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at) VALUES (?, ?, ?, ?, ?)",
-            [declaration_id, account.email, filing.subject, filing.message, received],
+            "INSERT INTO outbox (declaration_id, recipient, subject, message, created_at, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [declaration_id, account.email, filing.subject, filing.message, received, received],
         )
     audit.record(tx, account.id, "declaration_submitted", number)
-    return declaration_id, True
+    # What get() would read back once committed: no second read of what was just written.
+    return declaration_id, from_row({**row, "superseded_at": None, "superseded_by": None}, stored)
+
+
+_COLUMNS = (  # of a new declaration, in the order _commit gives them
+    "id",
+    "receipt_number",
+    "form_id",
+    "form_version",
+    "worker_id",
+    "esat_id",
+    "caf_code",
+    "author_id",
+    "idempotency_key",
+    "natural_key",
+    "campaign",
+    "received_at",
+    "verification_code",
+    "effective_date",
+    "known_before",
+    "effects",
+    "derived",
+    "warnings",
+    "replaces_id",
+)
+_INSERT_DECLARATION = (
+    f"INSERT INTO declaration ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"  # noqa: S608
+)
 
 
 def _in_force_with(tx: Tx, key: str, excluding: tuple[int, ...]) -> int | None:
@@ -562,12 +612,24 @@ def known_before(state: dict[str, Any]) -> str:
     return json.dumps(known, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _insert_values(tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]) -> None:
+def _insert_values(
+    tx: Tx, declaration_id: int, form: FormDefinition, values: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Store the values in one statement; return them as ``get`` reads them back (DECIMAL(12, 2))."""
     rows = value_rows(form, declaration_id, values)
-    tx.executemany(
-        "INSERT INTO declaration_value (declaration_id, field_id, number, day, text) VALUES (?, ?, ?, ?, ?)",
-        rows,
-    )
+    if rows:
+        marks = ", ".join("(?, ?, CAST(? AS DECIMAL(12, 2)), CAST(? AS DATE), ?)" for _ in rows)
+        tx.execute(
+            f"INSERT INTO declaration_value (declaration_id, field_id, number, day, text) VALUES {marks}",  # noqa: S608
+            [v for r in rows for v in r],
+        )
+    return [
+        {"field_id": f, "number": None if n is None else Decimal(n).quantize(_CENT), "day": d, "text": t}
+        for _, f, n, d, t in rows
+    ]
+
+
+_CENT = Decimal("0.01")
 
 
 def get(store: Store | Tx, account: Account, declaration_id: int) -> Declaration:
@@ -688,17 +750,27 @@ _CLAIM = {  # table → (claim, give back)
 
 
 def _claim_and_send(store: Store, settings: Settings, table: str, key: int | str) -> bool:
-    claim, give_back = _CLAIM[table]
-    claimed = store.write(lambda tx: tx.one(claim, [now_utc(settings), key]))
+    claim = _CLAIM[table][0]
+    try:
+        claimed = store.write(lambda tx: tx.one(claim, [now_utc(settings), key]))
+    except BaseException:
+        _unsent(store)
+        raise
     if claimed is None:
         return False
     msg = email.message_from_string(claimed["message"], _class=EmailMessage, policy=email.policy.SMTP)
+    return _send(store, settings, msg, table, key)
+
+
+def _send(store: Store, settings: Settings, msg: EmailMessage, table: str, key: int | str) -> bool:
+    """Send a claimed accusé; give it back (not sent) when that fails. True when sent."""
     try:
         mail.deliver(settings, msg)
     except OSError as exc:
+        _unsent(store)
         what = f"déclaration {key}" if table == "outbox" else "lot"
         log.warning("accusé de réception non envoyé (%s): %s", what, type(exc).__name__)
-        store.execute(give_back, [key])
+        store.execute(_CLAIM[table][1], [key])
         return False
     return True
 
@@ -706,6 +778,7 @@ def _claim_and_send(store: Store, settings: Settings, table: str, key: int | str
 def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
     """Send the accusés de réception not sent yet, of declarations then of batches (oldest first,
     at most ``limit`` of each); return how many this call sent."""
+    failed = _failed.get(store, 0)
     pending = store.all(
         "SELECT declaration_id FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT ?", [limit]
     )
@@ -714,4 +787,19 @@ def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
         "SELECT batch_key FROM batch_ack WHERE sent_at IS NULL ORDER BY created_at, batch_key LIMIT ?",
         [limit],
     )
-    return sent + sum(deliver_batch(store, settings, row["batch_key"]) for row in batches)
+    sent_batches = sum(deliver_batch(store, settings, row["batch_key"]) for row in batches)
+    if sent == len(pending) < limit and sent_batches == len(batches) < limit:
+        _clean[store] = failed  # all sent: nothing waits, unless a send has failed since
+    return sent + sent_batches
+
+
+# Per store, the sends this process saw fail, and how many had failed when deliver_pending last
+# left nothing waiting: a submission looks for accusés waiting only when a send failed since (or
+# once, with a store newly opened: a process killed before sending left some).
+_failed: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+_clean: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+
+
+def _unsent(store: Store) -> None:
+    """An accusé stays waiting: the next submission looks for it (deliver_pending)."""
+    _failed[store] = _failed.get(store, 0) + 1

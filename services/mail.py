@@ -15,6 +15,7 @@ import contextlib
 import email.errors
 import email.policy
 import email.utils
+import functools
 import os
 import re
 import smtplib
@@ -63,6 +64,7 @@ def header_text(value: object, limit: int = 200) -> str:
     return one_line(value, limit).replace("=?", "= ?")
 
 
+@functools.lru_cache(maxsize=8)
 def _sender(mail_from: str) -> tuple[Address, str]:
     """(From address, domain of the Message-ID) from the configured sender: one address, with
     or without a display name. Anything else (several addresses, a header, an encoded word, a

@@ -120,6 +120,7 @@ REVIEWED_FRAGMENTS = {
     "assignments",  # services/worker_import.py: column names of the code
     "marks",  # services/batches.py: "?, ?, …" placeholders, one per selected worker
     "expected_sql",  # services/backoffice.py: the fixed query of the workers expected for a campaign
+    "lock",  # services/audit.py, services/declarations.py: " FOR UPDATE" on PostgreSQL, "" on DuckDB
 }
 
 
