@@ -14,11 +14,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.tx
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
-# Debian's chromium for the real-browser tests (Playwright drives it; no browser download).
+# Debian's chromium and its headless shell for the real-browser tests (Playwright drives the
+# shell; no browser download).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium-headless-shell >/dev/null 2>&1 || { \
 	  echo "Installation de chromium (Debian)…"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell >/dev/null; }
 
 # axe-core for the accessibility audit (tests/test_accessibility.py, docs/accessibility.md): the
 # pinned version from the npm registry (`npm pack` checks the registry's integrity hash), unpacked
@@ -66,16 +67,20 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# The whole suite twice: on DuckDB, then on a throwaway PostgreSQL server (ESAT_TEST_PG).
+# The whole suite twice: on DuckDB, then on a throwaway PostgreSQL server (ESAT_TEST_PG), each
+# spread over the machine's cores by pytest-xdist (tests marked xdist_group stay on one worker).
+# `$(PY) -m pytest tests/test_x.py` runs one file in one process.
+XDIST := -n auto --dist loadgroup
+
 test: install chromium axe postgresql lint
-	$(PY) -m pytest
-	$(PY) scripts/pg_server.py -- $(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
+	$(PY) scripts/pg_server.py -- $(PY) -m pytest $(XDIST)
 
 test-duckdb: install chromium axe
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-postgresql: install chromium axe postgresql
-	$(PY) scripts/pg_server.py -- $(PY) -m pytest
+	$(PY) scripts/pg_server.py -- $(PY) -m pytest $(XDIST)
 
 # Outside `make test`: three replicas on PostgreSQL behind Debian's nginx, one killed (docs/scale-out.md).
 replicas: install postgresql

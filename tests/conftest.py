@@ -79,6 +79,7 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     store = Store(url)
     seed_demo(store, today=TODAY, password=PASSWORD, secret="test-secret")
     store.close()
+    stores.analyze(url)
     return url
 
 
@@ -114,7 +115,6 @@ def env(tmp_path: Path, demo_db: str, monkeypatch: pytest.MonkeyPatch) -> Settin
     monkeypatch.setenv("ESAT_OUTBOX", str(tmp_path / "outbox"))
     monkeypatch.setenv("ESAT_TODAY", TODAY.isoformat())
     monkeypatch.setenv("ESAT_SECRET", "test-secret")
-    monkeypatch.setenv("ESAT_DEMO", "1")  # the seeded accounts are demo accounts (AUTH-08)
     monkeypatch.setenv("ESAT_DEMO", "1")  # the seeded accounts are demo accounts (AUTH-08)
     monkeypatch.delenv("ESAT_SMTP_HOST", raising=False)
     monkeypatch.delenv("ESAT_SMTP_PORT", raising=False)

@@ -36,7 +36,9 @@ from tests.test_browser_caf import choose as choose_first
 from tests.test_browser_changes import Q_DEBUT, Q_DOUBLE, Q_FIN, Q_NATURE, answer, choose, day
 from tests.test_services import account
 
-pytestmark = pytest.mark.browser
+# One xdist worker runs the whole module: one server, and the statement test reads what the
+# audit tests of this process measured (AUDITED).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("accessibility")]
 
 ESAT = "esat.demo@example.org"
 CHANGE = "Changement de situation"
@@ -133,8 +135,10 @@ class Audit:
     def assert_clean(self, at_least: int) -> None:
         assert len(self.screens) >= at_least, self.screens
         assert not self.problems, f"{len(self.problems)} problème(s) :\n" + "\n".join(self.problems)
-        # PYTEST_CURRENT_TEST: "<node id> (call)", set by pytest while a test runs.
-        AUDITED[os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]] = len(self.screens)
+        # PYTEST_CURRENT_TEST: "<node id> (call)", set by pytest while a test runs (under xdist's
+        # loadgroup the node id ends with "@<group>").
+        name = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0].split("@")[0]
+        AUDITED[name] = len(self.screens)
 
 
 @pytest.fixture
@@ -165,10 +169,12 @@ def enter(page: Page, url: str, login_name: str, first: str) -> None:
 def nav(page: Page, link: str, title: str) -> None:
     """Follow a link (the last ones of the top navigation are in its "N more" menu)."""
     target = page.get_by_role("link", name=link, exact=True).first
+    more = page.get_by_role("navigation").get_by_role("button", name=re.compile(r"^\d+ more$"))
+    expect(target.or_(more).first).to_be_visible()  # the navigation is drawn
     if target.is_visible():
         target.click()
     else:
-        page.get_by_role("navigation").get_by_role("button", name=re.compile(r"^\d+ more$")).click()
+        more.click()
         page.get_by_role("menuitem", name=link, exact=True).click()
     heading(page, title)
 

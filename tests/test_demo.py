@@ -20,6 +20,8 @@ from services.passwords import verify_password
 from services.receipts import receipt_number, verification_code
 from tests import stores
 
+pytestmark = pytest.mark.xdist_group("demo")  # one xdist worker: its seeded stores are module fixtures
+
 TODAY = date(2026, 11, 27)  # between campaigns: 2025 closed, 2026 not yet open
 TODAY_OPEN = date(2027, 1, 10)  # campaign 2026 open
 PASSWORD = "Demo-Test-2026"

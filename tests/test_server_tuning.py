@@ -33,6 +33,8 @@ import pytest
 
 from scripts import loadgen
 
+pytestmark = pytest.mark.xdist_group("server_tuning")  # one xdist worker: its servers are module fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 
