@@ -343,7 +343,7 @@ def submit(
     # Claimed with the declaration (at most once: a crash before it is sent loses the e-mail,
     # never the declaration); given back when the mail server refuses it.
     sent = accuse is not None and _send(store, settings, accuse, "outbox", declaration_id)
-    if sent and _clean.get(store) != _failed.get(store, 0):
+    if sent and _waiting.get(store, True):
         deliver_pending(store, settings, limit=10)  # earlier ones the mail server refused, if any
     return decl
 
@@ -778,7 +778,7 @@ def _send(store: Store, settings: Settings, msg: EmailMessage, table: str, key: 
 def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
     """Send the accusés de réception not sent yet, of declarations then of batches (oldest first,
     at most ``limit`` of each); return how many this call sent."""
-    failed = _failed.get(store, 0)
+    _waiting[store] = False  # a send failing from now on sets it again (_unsent)
     pending = store.all(
         "SELECT declaration_id FROM outbox WHERE sent_at IS NULL ORDER BY declaration_id LIMIT ?", [limit]
     )
@@ -788,18 +788,17 @@ def deliver_pending(store: Store, settings: Settings, limit: int = 100) -> int:
         [limit],
     )
     sent_batches = sum(deliver_batch(store, settings, row["batch_key"]) for row in batches)
-    if sent == len(pending) < limit and sent_batches == len(batches) < limit:
-        _clean[store] = failed  # all sent: nothing waits, unless a send has failed since
+    if not (sent == len(pending) < limit and sent_batches == len(batches) < limit):
+        _waiting[store] = True  # some left, or more than ``limit``
     return sent + sent_batches
 
 
-# Per store, the sends this process saw fail, and how many had failed when deliver_pending last
-# left nothing waiting: a submission looks for accusés waiting only when a send failed since (or
-# once, with a store newly opened: a process killed before sending left some).
-_failed: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
-_clean: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+# Per store: may accusés be waiting? A submission looks for them (deliver_pending) only then: a
+# store newly opened (a process killed before sending left some), or a send failed since the last
+# look found nothing left.
+_waiting: weakref.WeakKeyDictionary[Store, bool] = weakref.WeakKeyDictionary()
 
 
 def _unsent(store: Store) -> None:
     """An accusé stays waiting: the next submission looks for it (deliver_pending)."""
-    _failed[store] = _failed.get(store, 0) + 1
+    _waiting[store] = True

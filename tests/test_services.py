@@ -355,6 +355,23 @@ def test_a_down_smtp_server_keeps_the_declaration_and_a_later_delivery_sends_it(
     assert len(collector.envelopes) == 1
 
 
+def test_an_accuse_the_smtp_server_refused_goes_with_the_next_submission(
+    env, store, monkeypatch, smtp_server
+):
+    monkeypatch.setenv("ESAT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ESAT_SMTP_PORT", str(free_port()))  # nobody listens there
+    refused = declarations.submit(store, load_settings(), account(store), 1, form(), dict(VALID), "refuse")
+    port, collector = smtp_server
+    monkeypatch.setenv("ESAT_SMTP_PORT", str(port))
+    later = declarations.submit(store, load_settings(), account(store), 2, form(), dict(VALID), "ensuite")
+    subjects = [
+        email.message_from_bytes(e.content, policy=email.policy.default)["Subject"]
+        for e in collector.envelopes
+    ]
+    assert [s.rsplit(" ", 1)[-1] for s in subjects] == [later.receipt_number, refused.receipt_number]
+    assert store.scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+
+
 def test_the_stored_email_carries_no_amount_or_rate(env, store):
     decl = submit(store, env, "courriel")
     raw = store.scalar("SELECT message FROM outbox WHERE declaration_id = ?", [decl.id])
