@@ -71,6 +71,10 @@ format: install
 # spread over the machine's cores by pytest-xdist (tests marked xdist_group stay on one worker).
 # `$(PY) -m pytest tests/test_x.py` runs one file in one process.
 XDIST := -n auto --dist loadgroup
+# Python may keep its compiled modules (__pycache__, git-ignored) even where the environment says
+# not to: every worker, server and command of the suite would compile the project again (the
+# collection alone took 11.7 s instead of 4.2 s).
+unexport PYTHONDONTWRITEBYTECODE
 
 test: install chromium axe postgresql lint
 	$(PY) -m pytest $(XDIST)

@@ -72,7 +72,7 @@ def server(env: dict[str, str], log: Path) -> Iterator[str]:
                 except OSError:
                     pass
                 assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
+                time.sleep(0.05)
             assert proc.poll() is None
             yield url
         finally:

@@ -185,6 +185,7 @@ def select(page: Page, allocataire: str) -> None:
     click(page, "Rechercher")
     tile = page.get_by_role("button", name=f" — {allocataire}")
     expect(tile).to_have_count(1)
+    expect(page.get_by_role("button", name=" — ")).to_have_count(1)  # the search has run
     tile.click()
     expect(page.get_by_text("sélectionné", exact=False).last).to_be_visible()
 

@@ -152,6 +152,9 @@ def select_worker(page: Page, allocataire: str, count: int) -> None:
     click(page, "Rechercher")
     tile = page.get_by_role("button", name=f" — {allocataire}")
     expect(tile).to_have_count(1)
+    # The search has run when its tile is alone: clicked on the page of before, the tile may be
+    # redrawn by the search's run and the click lost.
+    expect(page.get_by_role("button", name=" — ")).to_have_count(1)
     tile.click()
     expect(page.get_by_text(f"{count} travailleur{'s' if count > 1 else ''} sélectionné")).to_be_visible()
 

@@ -14,8 +14,10 @@ The generators aim at the boundaries (``49,99``/``50``/``50,01``, 0, 100, today 
 today + 3 months, 01/01/2023, the known dates, departure + 3 years, each ± 1 day) so that 35–65 %
 of the examples are valid and the oracle is exercised; the share is asserted and printed (``-s``).
 
-10,000 examples per form come from seeded ``random.Random`` instances drawn by hypothesis (fast,
-not shrinkable); 300 more per form use hypothesis' own draws, so that a failure shrinks.
+10,000 examples per form come from ``random.Random(f"{seed}:{i}")``, a new seed each run
+(``ESAT_PROPERTY_SEED`` replays one; a failure names its seed and example); 300 more per form use
+hypothesis' own draws, so that a failure shrinks. The seeded ones ran through hypothesis until
+issue 15: its engine took three quarters of the time and could not shrink them.
 Removing any check, guard, exclusive bound or visibility condition of the six YAML definitions
 makes these tests fail, except three changes that cannot alter any outcome (the ``sum_at_most``
 of the fin, redundant with ``one_is_zero`` and the 100 % cap; ``min_exclusive`` on the fin's new
@@ -25,6 +27,7 @@ rates, which have no ``min``).
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from collections import Counter
@@ -45,9 +48,8 @@ from rules import validate
 from rules.__main__ import _context as cli_context
 
 FORMS = load_all()
-EXAMPLES = 10_000  # per form: ~12 s each on seeded examples, ~70 s for the whole file
+EXAMPLES = 10_000  # per form: ~3 s each on seeded examples
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=_HEALTH)
 SHRINKING = settings(max_examples=300, deadline=None, suppress_health_check=_HEALTH)  # ~5 ms each
 MIN_VALID_SHARE = 0.25  # of the generated examples; the generators aim at about half
 
@@ -661,10 +663,6 @@ def make_example(form_id: str, src: Source) -> Example:
     return on, d.payload, d.intended, d.exotic, context_json(src, form_id, day, rates)
 
 
-def seeded(form_id: str) -> st.SearchStrategy[Example]:
-    return st.randoms(use_true_random=True).map(lambda rnd: make_example(form_id, RandomSource(rnd)))
-
-
 @st.composite
 def drawn(draw, form_id: str) -> Example:
     return make_example(form_id, DrawSource(draw))
@@ -705,6 +703,19 @@ def check(form_id: str, on: date, payload: dict, intended: dict, exotic: bool, c
     return report.valid
 
 
+def run_seeded(form_id: str, seed: str) -> Counter:
+    """``EXAMPLES`` examples, example ``i`` made from ``random.Random(f"{seed}:{i}")``."""
+    stats: Counter = Counter()
+    for i in range(EXAMPLES):
+        example = make_example(form_id, RandomSource(random.Random(f"{seed}:{i}")))
+        try:
+            stats[check(form_id, *example)] += 1
+        except Exception as exc:
+            exc.add_note(f"{form_id}: example {i} of ESAT_PROPERTY_SEED={seed}")
+            raise
+    return stats
+
+
 def run_examples(form_id: str, strategy: st.SearchStrategy[Example], config: settings) -> Counter:
     stats: Counter = Counter()
 
@@ -720,7 +731,7 @@ def run_examples(form_id: str, strategy: st.SearchStrategy[Example], config: set
 
 @pytest.mark.parametrize("form_id", sorted(SPECS))
 def test_changes_never_raise_and_obey_the_rules(form_id: str):
-    stats = run_examples(form_id, seeded(form_id), SETTINGS)
+    stats = run_seeded(form_id, os.environ.get("ESAT_PROPERTY_SEED") or os.urandom(8).hex())
     total = sum(stats.values())
     share = stats[True] / max(1, total)
     print(f"\n{form_id}: {total} exemples, {share:.0%} valides")
