@@ -100,7 +100,8 @@ class _Behind:
                 except Exception as exc:  # given to the test that waits for this copy
                     if attempt == 2:
                         self.ready[template].put(exc)
-                    time.sleep(1)
+                    else:
+                        time.sleep(1)
 
         self.jobs.put(make)
 

@@ -707,8 +707,8 @@ def run_seeded(form_id: str, seed: str) -> Counter:
     """``EXAMPLES`` examples, example ``i`` made from ``random.Random(f"{seed}:{i}")``."""
     stats: Counter = Counter()
     for i in range(EXAMPLES):
-        example = make_example(form_id, RandomSource(random.Random(f"{seed}:{i}")))
         try:
+            example = make_example(form_id, RandomSource(random.Random(f"{seed}:{i}")))
             stats[check(form_id, *example)] += 1
         except Exception as exc:
             exc.add_note(f"{form_id}: example {i} of ESAT_PROPERTY_SEED={seed}")
