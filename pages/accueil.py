@@ -60,10 +60,6 @@ else:
         state.page = 0
         go("pages/travailleurs.py")
 
-    def _to_table() -> None:
-        state.table = None
-        go("pages/campagne.py")
-
     row = st.container(horizontal=True)
     row.button("Mes travailleurs", type="primary", icon=":material/groups:", on_click=_to_workers)
     if calendar.certificat_open(today(settings)):
@@ -72,7 +68,8 @@ else:
             icon=":material/table_view:",
             help="Les certificats de la campagne à déclarer (la sélection de « Mes travailleurs », ou tous "
             "les travailleurs de cette Caf), saisis dans un tableau ou déposés dans un fichier",
-            on_click=_to_table,
+            on_click=batch.open_table,
+            args=(state,),
         )
 
 st.page_link("pages/guide.py", label="Guide utilisateur de l'Espace ESAT", icon=":material/menu_book:")

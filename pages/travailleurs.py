@@ -79,11 +79,6 @@ def _clear() -> None:
     state.selected = []
 
 
-def _to_table() -> None:
-    state.table = None
-    go("pages/campagne.py")
-
-
 # Filter on "Nom Prénom" or numéro d'allocataire. The box's key follows the search in effect, so
 # the box shows it again when it changes elsewhere ("Afficher tous les travailleurs", another Caf).
 query_key = f"worker_query:{state.query}"
@@ -169,7 +164,8 @@ with st.container(horizontal=True):
                 icon=":material/table_view:",
                 help="Les certificats d'emploi de la sélection (ou, sans sélection, de tous les travailleurs "
                 "de la Caf) saisis dans un tableau ou déposés dans un fichier",
-                on_click=_to_table,
+                on_click=batch.open_table,
+                args=(state,),
             )
         st.button("Vider la sélection", disabled=count == 0, on_click=_clear)
     st.button("Retour à l'accueil", icon=":material/home:", on_click=go, args=("pages/accueil.py",))

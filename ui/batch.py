@@ -13,7 +13,7 @@ import streamlit as st
 from data.store import Store
 from services import batches, declarations
 from services.config import Settings
-from ui.navigation import redraw
+from ui.navigation import go, redraw
 from ui.state import Session
 from ui.text import literal
 
@@ -80,6 +80,13 @@ def resume_page(state: Session) -> str:
     """Where "Reprendre la saisie" leads: the current worker's wizard if it was started, else the fiche."""
     worker_id = state.current_worker()
     return "pages/declaration.py" if worker_id in state.drafts else "pages/fiche.py"
+
+
+def open_table(state: Session) -> None:
+    """Callback of « Certificats en tableau » (Accueil, Mes travailleurs): the table of
+    certificats, built afresh from the selection."""
+    state.table = None
+    go("pages/campagne.py")
 
 
 def progress(state: Session) -> str:
