@@ -10,7 +10,7 @@ from services import declarations, justificatifs, partner
 from services.clock import today
 from ui import batch, resources, wizard
 from ui.layout import step_bar
-from ui.navigation import go, redraw
+from ui.navigation import close_dialog, go
 from ui.state import session
 from ui.text import literal
 
@@ -45,11 +45,6 @@ st.caption(
 )
 
 
-def _cancel_quit() -> None:
-    state.dialog = None
-    redraw()
-
-
 def _quit(worker_id: int, target: str) -> None:
     state.dialog = None
     state.drafts.pop(worker_id, None)
@@ -60,7 +55,7 @@ def _quit(worker_id: int, target: str) -> None:
 def quit_dialog(target: str, text: str) -> None:
     st.write(text)
     cancel, confirm = st.columns(2)
-    cancel.button("Annuler", on_click=_cancel_quit)
+    cancel.button("Annuler", on_click=close_dialog, args=(state,))
     confirm.button("Confirmer", type="primary", on_click=_quit, args=(draft.worker_id, target))
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 from data.store import Store
 from services import batches, declarations
 from services.config import Settings
-from ui.navigation import go, redraw
+from ui.navigation import close_dialog, go
 from ui.state import Session
 from ui.text import literal
 
@@ -152,15 +152,10 @@ def abandon_dialog(state: Session, store: Store) -> None:
             "déjà transmises sont conservées ; les informations saisies et non transmises seront perdues."
         )
         cancel, confirm = st.columns(2)
-        cancel.button("Annuler", on_click=_close, args=(state,))
+        cancel.button("Annuler", on_click=close_dialog, args=(state,))
         confirm.button("Confirmer", type="primary", on_click=_abandon_confirmed, args=(state,))
 
     _show()
-
-
-def _close(state: Session) -> None:
-    state.dialog = None
-    redraw()
 
 
 def _abandon_confirmed(state: Session) -> None:
@@ -170,4 +165,4 @@ def _abandon_confirmed(state: Session) -> None:
         state.abandoned = state.batch_id is not None
         state.finish()
         state.flash = "La saisie a été abandonnée. Vous pouvez faire une nouvelle sélection."
-    _close(state)
+    close_dialog(state)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from rules import calendar
 from services import declarations
-from ui.navigation import go, redraw
+from ui.navigation import close_dialog, go
 from ui.state import Session
 
 
@@ -21,16 +21,11 @@ def confirm(state: Session, on: date) -> None:
     """Confirmer's callback: the batch starts with the type picked, on the fiche."""
     kind = st.session_state.get("choice_form")
     if kind not in options(on) or state.busy:  # closed meanwhile, or a batch opened elsewhere
-        _dismiss(state)
+        close_dialog(state)
         return
     state.start(kind, with_questions=declarations.kinds()[kind].tree is not None)
     state.dialog = None
     go("pages/fiche.py")
-
-
-def _dismiss(state: Session) -> None:
-    state.dialog = None
-    redraw()
 
 
 def choice_dialog(state: Session, on: date) -> None:
@@ -44,7 +39,7 @@ def choice_dialog(state: Session, on: date) -> None:
                 f"01/12/{calendar.campaign_of(on)} au {calendar.window_end(calendar.campaign_of(on)):%d/%m/%Y}.",
                 icon=":material/info:",
             )
-            st.button("Fermer", on_click=_dismiss, args=(state,))
+            st.button("Fermer", on_click=close_dialog, args=(state,))
             return
         st.write(
             f"Cette déclaration s'appliquera aux {n} travailleurs sélectionnés."
@@ -53,7 +48,7 @@ def choice_dialog(state: Session, on: date) -> None:
         )
         st.radio("Type de déclaration", list(offered), format_func=offered.get, key="choice_form")
         cancel, ok = st.columns(2)
-        cancel.button("Annuler", on_click=_dismiss, args=(state,))
+        cancel.button("Annuler", on_click=close_dialog, args=(state,))
         ok.button("Confirmer", type="primary", on_click=confirm, args=(state, on))
 
     _show()

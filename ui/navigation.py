@@ -24,11 +24,16 @@ never the store. A session that has expired meanwhile is reset by app.py before 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.script_run_context import RunLocation, ThreadState
 
 from ui import resources
+
+if TYPE_CHECKING:
+    from ui.state import Session
 
 
 def _app_runs() -> bool:
@@ -57,3 +62,9 @@ def redraw() -> None:
     ctx = get_script_run_ctx()
     if ctx is not None and ctx.fragment_ids_this_run:
         st.rerun()
+
+
+def close_dialog(state: Session) -> None:
+    """Callback of a dialog's Annuler or Fermer: the dialog closes, the screen under it is drawn."""
+    state.dialog = None
+    redraw()
