@@ -183,6 +183,7 @@ state.enter(screen)
 # A local favicon (ui/assets/favicon.png, as a data: URL read once per process): a :material/
 # icon would be fetched from a third-party font server (PRIV-07).
 st.set_page_config(page_title=layout.page_title(page.title), page_icon=resources.favicon(), layout="wide")
+layout.styles()
 # The screen goes in a container drawn above the footer, so the footer is there on every screen,
 # even one whose script stops early (st.stop) or fails.
 body = st.container()

@@ -32,8 +32,8 @@ TILE = re.compile(r" — 99\d{5}$")  # an unselected worker tile
 
 # What the focused element looks like: on screen, and how its focus is drawn. Streamlit draws
 # focus with an outline or a box-shadow (buttons, links), the primary colour on the border of a
-# field's box (text, select), the primary colour behind a date's segment, or a background on a
-# check box's or radio's label.
+# field's box (text, select) or behind a date's segment; the app outlines a check box's or radio's
+# label (Streamlit's own light background on it, about 1.2:1, does not count).
 FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return {ok: false, what: 'body'};
@@ -41,17 +41,22 @@ FOCUS = """() => {
   const r = box.getBoundingClientRect();
   const onScreen = r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
     && r.top < innerHeight && r.left < innerWidth && box.checkVisibility({visibilityProperty: true});
+  // An outline counts where it can be seen: not on an element clipped by a parent whose overflow
+  // is hidden (Streamlit's check boxes and radios hide their input in a 1 px box), nor transparent.
+  const shown = n => { const r = n.getBoundingClientRect(); let [x0, y0, x1, y1] = [r.left, r.top, r.right, r.bottom];
+    for (let a = n.parentElement; a && a !== document.body; a = a.parentElement)
+      if (getComputedStyle(a).overflow !== 'visible') { const p = a.getBoundingClientRect();
+        [x0, y0, x1, y1] = [Math.max(x0, p.left), Math.max(y0, p.top), Math.min(x1, p.right), Math.min(y1, p.bottom)]; }
+    return x1 - x0 > 4 && y1 - y0 > 4 && n.checkVisibility({opacityProperty: true, visibilityProperty: true}); };
   let indicator = null;
   let node = el;
   for (let i = 0; i < 4 && node && !indicator; i++, node = node.parentElement) {
     const cs = getComputedStyle(node);
-    const size = node.getBoundingClientRect();
-    if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1 && size.width > 4 && size.height > 4)
+    if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1 && shown(node))
       indicator = 'outline';
     else if (cs.boxShadow !== 'none') indicator = 'box-shadow';
     else if (parseFloat(cs.borderTopWidth) >= 1 && cs.borderTopColor === 'rgb(0, 0, 145)') indicator = 'border';
     else if (node === el && cs.backgroundColor === 'rgb(0, 0, 145)') indicator = 'highlight';
-    else if (node.tagName === 'LABEL' && cs.backgroundColor !== 'rgba(0, 0, 0, 0)') indicator = 'background';
   }
   const name = el.getAttribute('aria-label') || (el.innerText || '').trim() || el.value || '';
   const chain = []; for (let n = el, i = 0; n && i < 5; n = n.parentElement, i++) { const c = getComputedStyle(n);
@@ -360,3 +365,6 @@ def test_the_partner_journey_with_the_keyboard_alone(app):
         # Logout: the sidebar's button, reached backwards.
         press_button(page, "Se déconnecter")
         heading(page, "Bienvenue sur Mon Compte Partenaire")
+
+        # A page link of the footer: its focus is outlined too (Streamlit's own tint is too pale).
+        tab_to(page, page.get_by_role("link", name="Mentions légales", exact=True), "Mentions légales")
