@@ -33,7 +33,7 @@ TILE = re.compile(r" — 99\d{5}$")  # an unselected worker tile
 # What the focused element looks like: on screen, and how its focus is drawn. Streamlit draws
 # focus with an outline or a box-shadow (buttons, links), the primary colour on the border of a
 # field's box (text, select) or behind a date's segment; the app outlines a check box's or radio's
-# label (Streamlit's own light background on it, about 1.2:1, does not count).
+# label and a page link (Streamlit's own light background on them, about 1.2:1, does not count).
 FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return {ok: false, what: 'body'};
