@@ -34,6 +34,7 @@ from tests.conftest import TODAY
 from tests.test_browser import LABELS, click, login
 from tests.test_browser_caf import choose as choose_first
 from tests.test_browser_changes import Q_DEBUT, Q_DOUBLE, Q_FIN, Q_NATURE, answer, choose, day
+from tests.test_keyboard import tab_to
 from tests.test_services import account
 
 # One xdist worker runs the whole module: one server, and the statement test reads what the
@@ -421,6 +422,8 @@ def test_caf_agent_screens(app: App, page: Page):
     enter(page, app.url, "agent.caf@example.org", "Campagne du certificat d'emploi")
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     check("Campagne", "Campagne")
+    # The links of the top navigation: reached with Tab, their focus outlined by the app.
+    tab_to(page, page.get_by_test_id("stTopNavLink"), "navigation du haut")
     nav(page, "Changements de situation", "Changements de situation")
     check("Changements de situation", "Changements de situation")
     nav(page, "Corbeille", "Corbeille des déclarations")
