@@ -27,13 +27,13 @@ ACCESS_DENIED = "Cette information n'existe pas ou ne relève pas de votre péri
 SERVICE = "Espace ESAT"
 
 
-# Keyboard focus on check boxes, radios and page and navigation links (RGAA 10.7): Streamlit only tints the label
-# or the link (about 1.2:1 on white); an outline in the primary colour (#000091, 14.9:1 on white)
-# is drawn around them too. Style-only HTML goes to Streamlit's event container: no space taken.
+# Keyboard focus on check boxes, radios, page links and the top navigation (RGAA 10.7): Streamlit
+# only tints the label or the link (about 1.2:1 on white); an outline in the primary colour
+# (#000091, 14.9:1 on white) is drawn around them too. Style-only HTML goes to Streamlit's event
+# container: no space taken.
 FOCUS_STYLE = """<style>
 label:has(input[type="checkbox"]:focus-visible), label:has(input[type="radio"]:focus-visible),
-a[data-testid="stPageLink-NavLink"]:focus-visible, a[data-testid="stSidebarNavLink"]:focus-visible,
-a[data-testid="stTopNavLink"]:focus-visible {
+a[data-testid="stPageLink-NavLink"]:focus-visible, a[data-testid="stTopNavLink"]:focus-visible {
   outline: 2px solid #000091; outline-offset: 2px;
 }
 </style>"""
